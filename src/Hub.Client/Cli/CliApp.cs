@@ -1,0 +1,50 @@
+using System.CommandLine;
+using XMod.Runtime;
+using XModHub.Client.Commands.Doctor;
+
+namespace XModHub.Client.Cli;
+
+/// <summary>
+/// Builds the verb tree and runs it. User errors (<see cref="XModException"/>) print as one red
+/// line with exit code 1; anything else too, with the stack trace only under --verbose.
+/// </summary>
+public static class CliApp
+{
+    public static readonly Option<bool> Verbose = new("--verbose")
+    {
+        Description = "Show stack traces and diagnostic detail on errors",
+        Recursive = true,
+    };
+
+    public static RootCommand Build(IReporter reporter)
+    {
+        var root = new RootCommand("xmod-hub: modular multilingual language models (X-MOD) with a language-module hub");
+        root.Options.Add(Verbose);
+        root.Subcommands.Add(DoctorDefinition.Create(reporter));
+        return root;
+    }
+
+    public static int Run(string[] args, IReporter reporter)
+    {
+        var root = Build(reporter);
+        var parsed = root.Parse(args);
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            var userError = e as XModException ?? e.InnerException as XModException;
+            reporter.Error(userError?.Message ?? $"{e.GetType().Name}: {e.Message}");
+            if (parsed.GetValue(Verbose))
+            {
+                reporter.Info(e.ToString());
+            }
+            else if (userError is null)
+            {
+                reporter.Info("(this is a bug in xmod-hub; run again with --verbose for the stack trace)");
+            }
+            return 1;
+        }
+    }
+}

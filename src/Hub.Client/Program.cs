@@ -1,0 +1,3 @@
+using XModHub.Client.Cli;
+
+return CliApp.Run(args, new ConsoleReporter());
