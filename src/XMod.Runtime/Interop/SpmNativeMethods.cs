@@ -14,7 +14,7 @@ internal static unsafe partial class SpmNativeMethods
     [LibraryImport(Lib)] internal static partial IntPtr xmod_spm_version();
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int xmod_spm_train(string args);
+    internal static partial int xmod_spm_train(string args, uint seed);
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial IntPtr xmod_spm_load(string path);

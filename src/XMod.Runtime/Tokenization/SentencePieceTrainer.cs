@@ -58,7 +58,6 @@ public static class SentencePieceTrainer
             $"--vocab_size={options.VocabSize.ToString(inv)}",
             $"--model_type={options.ModelType}",
             $"--character_coverage={options.CharacterCoverage.ToString("R", inv)}",
-            $"--random_seed={options.Seed.ToString(inv)}",
             $"--num_threads={Math.Max(1, options.Threads).ToString(inv)}",
             $"--byte_fallback={(options.ByteFallback ? "true" : "false")}",
             "--minloglevel=2",
@@ -94,7 +93,7 @@ public static class SentencePieceTrainer
         flags[1] = $"--model_prefix={temp}";
         try
         {
-            SpmError.Check(SpmNativeMethods.xmod_spm_train(string.Join(' ', flags)));
+            SpmError.Check(SpmNativeMethods.xmod_spm_train(string.Join(' ', flags), (uint)options.Seed));
             File.Move(temp + ".vocab", modelPrefix + ".vocab", overwrite: true);
             File.Move(temp + ".model", modelPrefix + ".model", overwrite: true);
         }

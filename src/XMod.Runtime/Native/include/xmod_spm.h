@@ -21,7 +21,7 @@ XMOD_API const char* xmod_spm_version(void);
 XMOD_API int32_t xmod_spm_abi_version(void);
 
 // ---- SentencePiece -------------------------------------------------------------------------
-XMOD_API int32_t xmod_spm_train(const char* args);  // SentencePieceTrainer::Train flags
+XMOD_API int32_t xmod_spm_train(const char* args, uint32_t seed);  // Trainer::Train flags
 XMOD_API xmod_spm xmod_spm_load(const char* path);
 XMOD_API xmod_spm xmod_spm_load_proto(const void* data, int64_t n);
 XMOD_API void xmod_spm_free(xmod_spm s);

@@ -43,8 +43,10 @@ void xmod_spm_clear_error(void) { xmod::clear_error(); }
 const char* xmod_spm_version(void) { return XMOD_SENTENCEPIECE_VERSION; }
 int32_t xmod_spm_abi_version(void) { return 1; }
 
-int32_t xmod_spm_train(const char* args) {
+int32_t xmod_spm_train(const char* args, uint32_t seed) {
   XMOD_TRY
+  // SentencePiece 0.1.97 has no --random_seed flag; the seed of its sampling is process-wide.
+  sentencepiece::SetRandomGeneratorSeed(seed);
   check(sentencepiece::SentencePieceTrainer::Train(args), "SentencePiece training failed");
   return 0;
   XMOD_CATCH(-1)
