@@ -1,0 +1,22 @@
+using XMod.Bench;
+
+// usage: XMod.Bench <suite> [--baseline PATH] [--rounds N]
+var suite = args.Length > 0 ? args[0] : "foundation";
+string? Option(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+var rounds = int.Parse(Option("--rounds") ?? "5", System.Globalization.CultureInfo.InvariantCulture);
+return suite switch
+{
+    "foundation" => FoundationBench.Run(Option("--baseline") ?? throw new ArgumentException("--baseline PATH to torch_baseline is required"), rounds),
+    _ => Fail($"unknown suite '{suite}': use foundation"),
+};
+
+static int Fail(string message)
+{
+    Console.Error.WriteLine(message);
+    return 2;
+}
