@@ -93,7 +93,27 @@ public sealed partial class Tensor : IDisposable
 
     // ---- metadata -------------------------------------------------------------------------
 
-    public int Dim => NativeError.Check(NativeMethods.xmod_tensor_dim(Handle));
+    // Native calls on this tensor's own handle go through these: using `this` after the call keeps
+    // the finalizer from freeing the handle while native code still reads it.
+    private int Checked(int rc)
+    {
+        GC.KeepAlive(this);
+        return NativeError.Check(rc);
+    }
+
+    private long Checked(long rc)
+    {
+        GC.KeepAlive(this);
+        return NativeError.Check(rc);
+    }
+
+    private IntPtr Checked(IntPtr handle)
+    {
+        GC.KeepAlive(this);
+        return NativeError.Check(handle);
+    }
+
+    public int Dim => Checked(NativeMethods.xmod_tensor_dim(Handle));
 
     public unsafe long[] Shape
     {
@@ -104,7 +124,7 @@ public sealed partial class Tensor : IDisposable
             int n;
             fixed (long* p = buf)
             {
-                n = NativeError.Check(NativeMethods.xmod_tensor_shape(h, p, buf.Length));
+                n = Checked(NativeMethods.xmod_tensor_shape(h, p, buf.Length));
             }
             if (n <= buf.Length)
             {
@@ -113,7 +133,7 @@ public sealed partial class Tensor : IDisposable
             var big = new long[n];
             fixed (long* p = big)
             {
-                NativeError.Check(NativeMethods.xmod_tensor_shape(h, p, n));
+                Checked(NativeMethods.xmod_tensor_shape(h, p, n));
             }
             return big;
         }
@@ -128,7 +148,7 @@ public sealed partial class Tensor : IDisposable
             var s = new long[n];
             fixed (long* p = s)
             {
-                NativeError.Check(NativeMethods.xmod_tensor_strides(h, p, n));
+                Checked(NativeMethods.xmod_tensor_strides(h, p, n));
             }
             return s;
         }
@@ -146,30 +166,30 @@ public sealed partial class Tensor : IDisposable
         return shape[d];
     }
 
-    public long NumEl => NativeError.Check(NativeMethods.xmod_tensor_numel(Handle));
+    public long NumEl => Checked(NativeMethods.xmod_tensor_numel(Handle));
 
-    public DType DType => (DType)NativeError.Check(NativeMethods.xmod_tensor_dtype(Handle));
+    public DType DType => (DType)Checked(NativeMethods.xmod_tensor_dtype(Handle));
 
     public unsafe Device Device
     {
         get
         {
             int index;
-            var type = NativeError.Check(NativeMethods.xmod_tensor_device(Handle, &index));
+            var type = Checked(NativeMethods.xmod_tensor_device(Handle, &index));
             return new Device((DeviceType)type, index);
         }
     }
 
-    public bool IsContiguous => NativeError.Check(NativeMethods.xmod_tensor_is_contiguous(Handle)) != 0;
+    public bool IsContiguous => Checked(NativeMethods.xmod_tensor_is_contiguous(Handle)) != 0;
 
     public bool RequiresGrad
     {
-        get => NativeError.Check(NativeMethods.xmod_tensor_requires_grad(Handle)) != 0;
-        set => NativeError.Check(NativeMethods.xmod_tensor_set_requires_grad(Handle, value ? 1 : 0));
+        get => Checked(NativeMethods.xmod_tensor_requires_grad(Handle)) != 0;
+        set => Checked(NativeMethods.xmod_tensor_set_requires_grad(Handle, value ? 1 : 0));
     }
 
     public override string ToString() =>
-        IsDisposed ? "Tensor(disposed)" : NativeError.String(NativeMethods.xmod_tensor_to_string(Handle));
+        IsDisposed ? "Tensor(disposed)" : NativeError.String(Checked(NativeMethods.xmod_tensor_to_string(Handle)));
 
     /// <summary>Shape as "(2, 3)" for messages.</summary>
     public string ShapeString => "(" + string.Join(", ", Shape) + ")";
@@ -259,7 +279,7 @@ public sealed partial class Tensor : IDisposable
         var result = new T[NumEl];
         fixed (T* p = result)
         {
-            NativeError.Check(NativeMethods.xmod_tensor_copy_out(Handle, p, (long)result.Length * sizeof(T)));
+            Checked(NativeMethods.xmod_tensor_copy_out(Handle, p, (long)result.Length * sizeof(T)));
         }
         return result;
     }
@@ -274,7 +294,7 @@ public sealed partial class Tensor : IDisposable
         {
             throw new InvalidOperationException($"tensor holds {DType}, not {typeof(T).Name}");
         }
-        var p = NativeError.Check(NativeMethods.xmod_tensor_data_ptr(Handle));
+        var p = Checked(NativeMethods.xmod_tensor_data_ptr(Handle));
         return new Span<T>((void*)p, checked((int)NumEl));
     }
 
@@ -295,7 +315,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Back-propagates from this tensor (a scalar unless a gradient is given).</summary>
     public void Backward(Tensor? gradient = null, bool retainGraph = false)
     {
-        NativeError.Check(NativeMethods.xmod_backward(Handle, gradient?.Handle ?? IntPtr.Zero, retainGraph ? 1 : 0));
+        Checked(NativeMethods.xmod_backward(Handle, gradient?.Handle ?? IntPtr.Zero, retainGraph ? 1 : 0));
         GC.KeepAlive(gradient);
     }
 
@@ -305,16 +325,16 @@ public sealed partial class Tensor : IDisposable
         get
         {
             IntPtr g;
-            NativeError.Check(NativeMethods.xmod_tensor_grad(Handle, &g));
+            Checked(NativeMethods.xmod_tensor_grad(Handle, &g));
             return g == IntPtr.Zero ? null : new Tensor(g);
         }
     }
 
     /// <summary>Drops the accumulated gradient (PyTorch's zero_grad(set_to_none=True)).</summary>
-    public void ZeroGrad() => NativeError.Check(NativeMethods.xmod_tensor_zero_grad(Handle));
+    public void ZeroGrad() => Checked(NativeMethods.xmod_tensor_zero_grad(Handle));
 
     /// <summary>A second, independently owned handle on the same tensor (same storage).</summary>
-    public Tensor Share() => new(NativeError.Check(NativeMethods.xmod_tensor_share(Handle)));
+    public Tensor Share() => new(Checked(NativeMethods.xmod_tensor_share(Handle)));
 
     /// <summary>Converts dtype and/or device; returns a new handle (the same data when nothing changes).</summary>
     public Tensor To(DType dtype, Device? device = null, bool copy = false)

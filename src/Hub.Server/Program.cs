@@ -1,0 +1,3 @@
+using XModHub.Server;
+
+await HubApp.Build(args).RunAsync();
