@@ -1,15 +1,5 @@
 namespace XMod.Runtime;
 
-/// <summary>
-/// An error the user can act on. Front ends print its message as one line, without a stack trace.
-/// </summary>
-public class XModException : Exception
-{
-    public XModException(string message) : base(message) { }
-
-    public XModException(string message, Exception inner) : base(message, inner) { }
-}
-
 /// <summary>libtorch reported an error; the message is libtorch's own, without its C++ backtrace.</summary>
 public sealed class TorchException(string message) : XModException(message);
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using XMod;
 using XMod.Runtime;
 using XModHub.Client.Commands.Doctor;
 

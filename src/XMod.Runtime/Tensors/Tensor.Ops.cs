@@ -83,6 +83,9 @@ public sealed partial class Tensor
 
     public Tensor Add(double value) => WithScalar(Ops.AddScalar, value);
 
+    /// <summary>Adds an integer scalar (keeps integer tensors integer; a double would promote them).</summary>
+    public Tensor Add(long value) => Ops.AddScalar.Call([Arg.T(this), Arg.I(value)], this);
+
     public Tensor Sub(Tensor other, double alpha = 1) => Ops.Sub.Call([Arg.T(this), Arg.T(other), Arg.D(alpha)], this, other);
 
     public Tensor Sub(double value) => WithScalar(Ops.AddScalar, -value);

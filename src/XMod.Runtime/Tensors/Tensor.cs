@@ -284,6 +284,43 @@ public sealed partial class Tensor : IDisposable
         return result;
     }
 
+    /// <summary>Copies raw element bytes (any dtype, row-major, CPU) into a new tensor.</summary>
+    public static unsafe Tensor FromBytes(ReadOnlySpan<byte> data, DType dtype, ReadOnlySpan<long> shape)
+    {
+        long count = 1;
+        foreach (var d in shape)
+        {
+            count *= d;
+        }
+        if (count * dtype.ElementSize() != data.Length)
+        {
+            throw new ArgumentException($"shape ({string.Join(", ", shape.ToArray())}) of {dtype} needs {count * dtype.ElementSize()} bytes, got {data.Length}");
+        }
+        fixed (byte* p = data)
+        fixed (long* s = shape)
+        {
+            return new Tensor(NativeError.Check(NativeMethods.xmod_tensor_from_data(p, (int)dtype, s, shape.Length, 0, -1)));
+        }
+    }
+
+    /// <summary>The tensor's own bytes without a copy (CPU, contiguous); valid while it is alive.</summary>
+    public unsafe ReadOnlySpan<byte> DataBytes()
+    {
+        var p = Checked(NativeMethods.xmod_tensor_data_ptr(Handle));
+        return new ReadOnlySpan<byte>((void*)p, checked((int)(NumEl * DType.ElementSize())));
+    }
+
+    /// <summary>The raw element bytes (row-major, copied to the CPU), whatever the dtype.</summary>
+    public unsafe byte[] ToBytes()
+    {
+        var bytes = new byte[checked(NumEl * DType.ElementSize())];
+        fixed (byte* p = bytes)
+        {
+            Checked(NativeMethods.xmod_tensor_copy_out(Handle, p, bytes.Length));
+        }
+        return bytes;
+    }
+
     /// <summary>
     /// The tensor's own memory, without a copy: CPU, contiguous, and valid only while this tensor
     /// is alive and not resized.
