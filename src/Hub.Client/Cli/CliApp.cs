@@ -1,6 +1,7 @@
 using System.CommandLine;
 using XMod;
 using XMod.Runtime;
+using XModHub.Client.Commands.Corpus;
 using XModHub.Client.Commands.Doctor;
 
 namespace XModHub.Client.Cli;
@@ -22,6 +23,7 @@ public static class CliApp
         var root = new RootCommand("xmod-hub: modular multilingual language models (X-MOD) with a language-module hub");
         root.Options.Add(Verbose);
         root.Subcommands.Add(DoctorDefinition.Create(reporter));
+        root.Subcommands.Add(CorpusDefinition.Create(reporter));
         return root;
     }
 
