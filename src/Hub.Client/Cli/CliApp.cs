@@ -3,6 +3,11 @@ using XMod;
 using XMod.Runtime;
 using XModHub.Client.Commands.Corpus;
 using XModHub.Client.Commands.Doctor;
+using XModHub.Client.Commands.Encode;
+using XModHub.Client.Commands.Evaluate;
+using XModHub.Client.Commands.FillMask;
+using XModHub.Client.Commands.HuggingFace;
+using XModHub.Client.Commands.Pretrain;
 
 namespace XModHub.Client.Cli;
 
@@ -24,6 +29,12 @@ public static class CliApp
         root.Options.Add(Verbose);
         root.Subcommands.Add(DoctorDefinition.Create(reporter));
         root.Subcommands.Add(CorpusDefinition.Create(reporter));
+        root.Subcommands.Add(PretrainDefinition.Create(reporter));
+        root.Subcommands.Add(EvaluateDefinition.Create(reporter));
+        root.Subcommands.Add(FillMaskDefinition.Create(reporter));
+        root.Subcommands.Add(EncodeDefinition.Create(reporter));
+        root.Subcommands.Add(HuggingFaceDefinition.CreateImport(reporter));
+        root.Subcommands.Add(HuggingFaceDefinition.CreateExport(reporter));
         return root;
     }
 

@@ -12,7 +12,8 @@ internal static class NativeLibraryLoader
 {
     internal const string LibraryName = "xmod_native";
     internal const string SpmLibraryName = "xmod_spm";
-    internal const int ExpectedAbiVersion = 1;
+    internal const int ExpectedAbiVersion = 2;
+    internal const int ExpectedSpmAbiVersion = 1;
     private static int s_registered;
 
     public static void Register()
@@ -71,10 +72,11 @@ internal static class NativeLibraryLoader
             unsafe
             {
                 var abi = ((delegate* unmanaged<int>)abiExport)();
-                if (abi != ExpectedAbiVersion)
+                var expected = name == LibraryName ? ExpectedAbiVersion : ExpectedSpmAbiVersion;
+                if (abi != expected)
                 {
                     throw new XModNativeException(
-                        $"{path} speaks ABI {abi}, this runtime needs {ExpectedAbiVersion}: rebuild the solution (dotnet build)");
+                        $"{path} speaks ABI {abi}, this runtime needs {expected}: rebuild the solution (dotnet build)");
                 }
             }
         }

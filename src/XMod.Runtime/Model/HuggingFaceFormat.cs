@@ -48,7 +48,12 @@ public static class HuggingFaceFormat
         var config = XModConfig.Load(Path.Combine(hfDir, ModelStore.ConfigFile));
         tokenizer = null;
         var spmPath = Path.Combine(hfDir, XlmRTokenizerFile);
-        if (File.Exists(spmPath))
+        if (File.Exists(Path.Combine(hfDir, XModTokenizer.MetadataFile)))
+        {
+            tokenizer = XModTokenizer.Load(hfDir); // exported by XModHub with its own vocabulary
+            config = config with { MaskTokenId = tokenizer.MaskId };
+        }
+        else if (File.Exists(spmPath))
         {
             tokenizer = XModTokenizer.FromModel(SentencePieceModel.Load(spmPath), TokenIdScheme.XlmR, XlmRTokenizerFile);
             if (tokenizer.VocabSize != config.VocabSize)
@@ -181,9 +186,13 @@ public static class HuggingFaceFormat
         Directory.CreateDirectory(outDir);
         model.Config.Save(Path.Combine(outDir, ModelStore.ConfigFile));
         ModelStore.WriteTensors(Path.Combine(outDir, WeightsFile), model.NamedParameters, new Dictionary<string, string> { ["format"] = "pt" });
-        if (tokenizer is not null)
+        if (tokenizer is { Scheme: TokenIdScheme.XlmR })
         {
-            AtomicFile.WriteAllBytes(Path.Combine(outDir, tokenizer.Scheme == TokenIdScheme.XlmR ? XlmRTokenizerFile : tokenizer.ModelFileName), tokenizer.Spm.ToBytes());
+            AtomicFile.WriteAllBytes(Path.Combine(outDir, XlmRTokenizerFile), tokenizer.Spm.ToBytes());
+        }
+        else
+        {
+            tokenizer?.Save(outDir); // our own vocabulary: its id scheme travels with it
         }
     }
 }

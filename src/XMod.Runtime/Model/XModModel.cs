@@ -277,7 +277,7 @@ public sealed class XModModel : IDisposable
         }
         if (Config.PreNorm)
         {
-            hidden = F.LayerNorm(hidden, [Config.HiddenSize], _trunk["roberta.encoder.LayerNorm.weight"], _trunk["roberta.encoder.LayerNorm.bias"], Config.LayerNormEps);
+            hidden = LayerNorm(hidden, _trunk["roberta.encoder.LayerNorm.weight"], _trunk["roberta.encoder.LayerNorm.bias"]);
         }
         if (routing.Inverse is { } inverse)
         {
@@ -296,15 +296,25 @@ public sealed class XModModel : IDisposable
         var x = F.Embedding(_trunk[XModLayout.WordEmbeddings], ids, pad)
             + F.Embedding(_trunk[XModLayout.PositionEmbeddings], positions, pad)
             + _trunk["roberta.embeddings.token_type_embeddings.weight"].Select(0, 0);
-        x = F.LayerNorm(x, [Config.HiddenSize], _trunk["roberta.embeddings.LayerNorm.weight"], _trunk["roberta.embeddings.LayerNorm.bias"], Config.LayerNormEps);
+        x = LayerNorm(x, _trunk["roberta.embeddings.LayerNorm.weight"], _trunk["roberta.embeddings.LayerNorm.bias"]);
         return F.Dropout(x, Config.HiddenDropout, Training);
+    }
+
+    /// <summary>
+    /// LayerNorm in the weights' precision: under bfloat16 autocast a product's output arrives
+    /// in bfloat16, and libtorch 1.13's CPU kernel takes no mixed dtypes (normalising in float32
+    /// is the numerically right choice anyway).
+    /// </summary>
+    private Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias)
+    {
+        var input = x.DType == weight.DType ? x : x.To(weight.DType);
+        return F.LayerNorm(input, [Config.HiddenSize], weight, bias, Config.LayerNormEps);
     }
 
     private Tensor Layer(LayerWeights w, int index, Tensor x, Tensor? additiveMask, IReadOnlyList<Routing.Run> runs)
     {
         var c = Config;
-        long[] hiddenShape = [c.HiddenSize];
-        Tensor Ln(Tensor t, Tensor weight, Tensor bias) => F.LayerNorm(t, hiddenShape, weight, bias, c.LayerNormEps);
+        Tensor Ln(Tensor t, Tensor weight, Tensor bias) => LayerNorm(t, weight, bias);
 
         // Attention block.
         var attnIn = c.PreNorm ? Ln(x, w.AttnLnW, w.AttnLnB) : x;
@@ -358,7 +368,7 @@ public sealed class XModModel : IDisposable
     {
         using var scope = DisposeScope.Begin();
         var x = F.Linear(hidden, _trunk["lm_head.dense.weight"], _trunk["lm_head.dense.bias"]).Gelu();
-        x = F.LayerNorm(x, [Config.HiddenSize], _trunk["lm_head.layer_norm.weight"], _trunk["lm_head.layer_norm.bias"], Config.LayerNormEps);
+        x = LayerNorm(x, _trunk["lm_head.layer_norm.weight"], _trunk["lm_head.layer_norm.bias"]);
         return scope.MoveToOuter(F.Linear(x, _trunk[XModLayout.WordEmbeddings], _trunk["lm_head.bias"]));
     }
 

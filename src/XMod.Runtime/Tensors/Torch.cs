@@ -3,7 +3,7 @@ using XMod.Runtime.Interop;
 namespace XMod.Runtime.Tensors;
 
 /// <summary>Tensor factories, joins, and the process-wide libtorch settings.</summary>
-public static class Torch
+public static unsafe class Torch
 {
     private static readonly AtenOp s_zeros = new("aten::zeros");
     private static readonly AtenOp s_ones = new("aten::ones");
@@ -127,7 +127,15 @@ public static class Torch
     /// libtorch's inference mode on this thread until disposed: no autograd and no version
     /// counting, faster than <see cref="NoGrad"/>; tensors made inside cannot enter autograd later.
     /// </summary>
-    public static IDisposable InferenceMode() => new InferenceModeGuard();
+    public static unsafe IDisposable InferenceMode() =>
+        new NativeGuard(NativeError.Check(NativeMethods.xmod_inference_mode_enter()), &NativeMethods.xmod_guard_exit);
+
+    /// <summary>
+    /// Mixed precision on this thread until disposed: libtorch's CPU autocast runs matrix products
+    /// in bfloat16 and keeps precision-sensitive operators (softmax, losses, norms) in float32.
+    /// </summary>
+    public static IDisposable Autocast(DType dtype = DType.BFloat16) =>
+        new NativeGuard(NativeError.Check(NativeMethods.xmod_autocast_enter((int)dtype)), &NativeMethods.xmod_autocast_exit);
 
     private sealed class GradModeGuard : IDisposable
     {
@@ -150,9 +158,10 @@ public static class Torch
         }
     }
 
-    private sealed class InferenceModeGuard : IDisposable
+    /// <summary>A thread-local native mode held open between two calls.</summary>
+    private sealed unsafe class NativeGuard(IntPtr guard, delegate*<IntPtr, void> exit) : IDisposable
     {
-        private IntPtr _guard = NativeError.Check(NativeMethods.xmod_inference_mode_enter());
+        private IntPtr _guard = guard;
         private readonly int _thread = Environment.CurrentManagedThreadId;
 
         public void Dispose()
@@ -164,9 +173,9 @@ public static class Torch
             }
             if (Environment.CurrentManagedThreadId != _thread)
             {
-                throw new InvalidOperationException("an inference-mode guard must be disposed on the thread that opened it");
+                throw new InvalidOperationException("a thread-local mode must be closed on the thread that opened it");
             }
-            NativeMethods.xmod_guard_exit(g);
+            exit(g);
         }
     }
 }

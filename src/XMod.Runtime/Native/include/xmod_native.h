@@ -98,6 +98,9 @@ XMOD_API int32_t xmod_grad_enabled(void);
 XMOD_API void xmod_set_grad_enabled(int32_t enabled);
 XMOD_API xmod_guard xmod_inference_mode_enter(void);
 XMOD_API void xmod_guard_exit(xmod_guard g);
+// CPU autocast (mixed precision) on this thread until the guard exits; dtype: bfloat16.
+XMOD_API xmod_guard xmod_autocast_enter(int32_t dtype);
+XMOD_API void xmod_autocast_exit(xmod_guard g);
 
 // ---- optimisation --------------------------------------------------------------------------
 // AdamW (decoupled weight decay, Loshchilov & Hutter) with one weight decay per parameter.

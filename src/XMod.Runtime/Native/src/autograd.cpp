@@ -1,4 +1,5 @@
 // Autograd entry points and the thread-local grad / inference modes.
+#include <ATen/autocast_mode.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
 
@@ -43,5 +44,33 @@ xmod_guard xmod_inference_mode_enter(void) {
 }
 
 void xmod_guard_exit(xmod_guard g) { delete reinterpret_cast<c10::InferenceMode*>(g); }
+
+namespace {
+struct AutocastState {
+  bool enabled;
+  at::ScalarType dtype;
+};
+}  // namespace
+
+xmod_guard xmod_autocast_enter(int32_t dtype) {
+  XMOD_TRY
+  auto type = static_cast<at::ScalarType>(dtype);
+  TORCH_CHECK(type == at::kBFloat16, "CPU autocast supports bfloat16 only, not ", type);
+  auto* previous = new AutocastState{at::autocast::is_cpu_enabled(), at::autocast::get_autocast_cpu_dtype()};
+  at::autocast::set_cpu_enabled(true);
+  at::autocast::set_autocast_cpu_dtype(type);
+  at::autocast::increment_nesting();
+  return reinterpret_cast<xmod_guard>(previous);
+  XMOD_CATCH(nullptr)
+}
+
+void xmod_autocast_exit(xmod_guard g) {
+  auto* previous = reinterpret_cast<AutocastState*>(g);
+  // Casts of weights are cached while autocast is on; the outermost exit drops them.
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  at::autocast::set_cpu_enabled(previous->enabled);
+  at::autocast::set_autocast_cpu_dtype(previous->dtype);
+  delete previous;
+}
 
 }  // extern "C"
