@@ -12,7 +12,8 @@ var rounds = int.Parse(Option("--rounds") ?? "5", System.Globalization.CultureIn
 return suite switch
 {
     "foundation" => FoundationBench.Run(Option("--baseline") ?? throw new ArgumentException("--baseline PATH to torch_baseline is required"), rounds),
-    _ => Fail($"unknown suite '{suite}': use foundation"),
+    "pretrain" => PretrainBench.Run(Option("--repo") ?? throw new ArgumentException("--repo PATH is required"), rounds),
+    _ => Fail($"unknown suite '{suite}': use foundation or pretrain"),
 };
 
 static int Fail(string message)

@@ -13,6 +13,7 @@ public sealed record SystemReport
     public int CudaDevices { get; init; }
     public string? Blas { get; init; }
     public int Threads { get; init; }
+    public string? OpenMpWaitPolicy { get; init; }
     public string? ParallelBackend { get; init; }
     public string? SentencePieceVersion { get; init; }
     public bool BFloat16 { get; init; }
@@ -47,6 +48,7 @@ public sealed record SystemReport
                 CudaDevices = cuda,
                 Blas = blas ?? "unknown",
                 Threads = Torch.Threads,
+                OpenMpWaitPolicy = NativeLibraryLoader.OpenMpWaitPolicy,
                 ParallelBackend = backend.Length > 0 ? backend : null,
                 SentencePieceVersion = SpmError.String(SpmNativeMethods.xmod_spm_version()),
                 BFloat16 = SupportsBFloat16(),

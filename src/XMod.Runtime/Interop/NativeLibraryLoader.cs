@@ -8,7 +8,7 @@ namespace XMod.Runtime.Interop;
 /// and turns a load failure (usually a missing libtorch) into one actionable sentence instead of
 /// a DllNotFoundException stack.
 /// </summary>
-internal static class NativeLibraryLoader
+internal static partial class NativeLibraryLoader
 {
     internal const string LibraryName = "xmod_native";
     internal const string SpmLibraryName = "xmod_spm";
@@ -51,6 +51,10 @@ internal static class NativeLibraryLoader
             return IntPtr.Zero;
         }
         var path = PathOf(name);
+        if (name == LibraryName)
+        {
+            ApplyOpenMpDefaults();
+        }
         if (!File.Exists(path))
         {
             throw new XModNativeException(
@@ -99,6 +103,32 @@ internal static class NativeLibraryLoader
             ((delegate* unmanaged<int, int>)setThreads)(threads);
         }
     }
+
+    /// <summary>
+    /// libtorch's OpenMP team spin-waits after every parallel region while OpenBLAS's own worker
+    /// threads wait for the next product: on a machine with few cores the two pools starve each
+    /// other, and a forward of many small operators ran at half speed (bench/run pretrain). A
+    /// passive wait policy removes the contention. It must be in the native environment before
+    /// libgomp loads with libtorch; a policy the user set is kept.
+    /// </summary>
+    private static void ApplyOpenMpDefaults()
+    {
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null && Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is null)
+        {
+            _ = setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+        }
+    }
+
+    /// <summary>The OpenMP wait policy libtorch runs with (as the native environment has it).</summary>
+    internal static string OpenMpWaitPolicy =>
+        Marshal.PtrToStringUTF8(getenv("OMP_WAIT_POLICY")) ?? (Marshal.PtrToStringUTF8(getenv("GOMP_SPINCOUNT")) is { } spin ? $"GOMP_SPINCOUNT={spin}" : "ACTIVE (libgomp default)");
+
+    // .NET's Environment.SetEnvironmentVariable does not reach native getenv on Linux.
+    [LibraryImport("libc.so.6", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int setenv(string name, string value, int overwrite);
+
+    [LibraryImport("libc.so.6", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial IntPtr getenv(string name);
 
     internal static int DefaultThreads()
     {

@@ -273,7 +273,10 @@ public sealed class XModModel : IDisposable
         }
         for (var l = 0; l < _layers.Length; l++)
         {
-            hidden = Layer(_layers[l], l, hidden, additive, routing.Runs);
+            // A layer's temporaries are freed as soon as it is done (autograd keeps what backward
+            // needs), so the allocator reuses warm memory as eager PyTorch's refcounting would.
+            using var layerScope = DisposeScope.Begin();
+            hidden = layerScope.MoveToOuter(Layer(_layers[l], l, hidden, additive, routing.Runs));
         }
         if (Config.PreNorm)
         {

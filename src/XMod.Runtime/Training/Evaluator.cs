@@ -66,21 +66,8 @@ public static class Evaluator
     {
         using var scope = DisposeScope.Begin();
         using var inference = Torch.InferenceMode();
-        using var autocast = bf16 ? Torch.Autocast() : null;
-        var positions = new List<long>();
-        var targets = new List<long>();
-        for (var i = 0; i < labels.Length; i++)
-        {
-            if (labels[i] != MlmMasking.IgnoreIndex)
-            {
-                positions.Add(i);
-                targets.Add(labels[i]);
-            }
-        }
-        var hidden = model.Encode(Tensor.From(ids, batch, length), null, Enumerable.Repeat(lang, batch).ToArray()).View(-1, model.Config.HiddenSize);
-        var logits = model.LmHead(hidden.IndexSelect(0, Tensor.From(positions.ToArray()))).To(DType.Float32);
-        var sum = F.CrossEntropy(logits, Tensor.From(targets.ToArray()), reduction: F.Reduction.Sum).Item();
-        return (sum, positions.Count);
+        var sum = MlmObjective.Loss(model, ids, labels, batch, length, lang, bf16, F.Reduction.Sum).Item();
+        return (sum, MlmObjective.MaskedCount(labels));
     }
 
     /// <summary>

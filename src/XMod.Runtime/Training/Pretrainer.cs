@@ -200,26 +200,8 @@ public sealed class Pretrainer : IDisposable
         return (loss, norm, batch.Language);
     }
 
-    /// <summary>Cross-entropy over the masked positions only (the vocabulary projection is skipped elsewhere).</summary>
-    private Tensor MlmLoss(MlmBatch batch)
-    {
-        using var autocast = Options.BFloat16 ? Torch.Autocast() : null;
-        var ids = Tensor.From(batch.InputIds, batch.BatchSize, batch.Length);
-        var languages = Enumerable.Repeat(batch.Language, batch.BatchSize).ToArray();
-        var hidden = Model.Encode(ids, null, languages).View(-1, Model.Config.HiddenSize);
-        var positions = new List<long>();
-        var targets = new List<long>();
-        for (var i = 0; i < batch.Labels.Length; i++)
-        {
-            if (batch.Labels[i] != MlmMasking.IgnoreIndex)
-            {
-                positions.Add(i);
-                targets.Add(batch.Labels[i]);
-            }
-        }
-        var logits = Model.LmHead(hidden.IndexSelect(0, Tensor.From(positions.ToArray())));
-        return F.CrossEntropy(logits.To(DType.Float32), Tensor.From(targets.ToArray()));
-    }
+    private Tensor MlmLoss(MlmBatch batch) =>
+        MlmObjective.Loss(Model, batch.InputIds, batch.Labels, batch.BatchSize, batch.Length, batch.Language, Options.BFloat16);
 
     /// <summary>Trains until the last step or cancellation; checkpoints every save_every steps and on the way out.</summary>
     public void Run(CancellationToken cancel, Action<TrainingProgress>? progress = null)

@@ -21,7 +21,7 @@ public sealed class DoctorCommand(IReporter reporter, Func<SystemReport>? collec
         {
             reporter.Info($"libtorch         {report.TorchVersion} ({report.ComputeBuild} build)");
             reporter.Info($"BLAS             {report.Blas}");
-            reporter.Info($"threads          {report.Threads} intra-op ({report.ParallelBackend ?? "unknown backend"}), {Environment.ProcessorCount} cores");
+            reporter.Info($"threads          {report.Threads} intra-op ({report.ParallelBackend ?? "unknown backend"}, wait policy {report.OpenMpWaitPolicy}), {Environment.ProcessorCount} cores");
             reporter.Info($"bfloat16         {(report.BFloat16 ? "supported" : "not supported")}");
             reporter.Info($"SentencePiece    {report.SentencePieceVersion}");
         }

@@ -58,12 +58,16 @@ int32_t xmod_adamw_step(xmod_adamw h, double lr) {
     auto g = g0.scalar_type() == opt.exp_avg[k].scalar_type() ? g0 : g0.to(opt.exp_avg[k].scalar_type());
     auto& m = opt.exp_avg[k];
     auto& v = opt.exp_avg_sq[k];
+    // torch.optim.AdamW's single-tensor update, operation for operation (same numerics).
+    if (opt.weight_decay[k] != 0.0) p.mul_(1.0 - lr * opt.weight_decay[k]);
     m.mul_(opt.beta1).add_(g, 1.0 - opt.beta1);
     v.mul_(opt.beta2).addcmul_(g, g, 1.0 - opt.beta2);
     auto denom = (v.sqrt() / std::sqrt(bc2)).add_(opt.eps);
-    auto update = (m / denom).mul_(lr / bc1);
-    if (opt.weight_decay[k] != 0.0) update.add_(p.to(update.scalar_type()), lr * opt.weight_decay[k]);
-    p.sub_(update.to(p.scalar_type()));
+    if (p.scalar_type() == m.scalar_type()) {
+      p.addcdiv_(m, denom, -lr / bc1);
+    } else {
+      p.sub_((m / denom).mul_(lr / bc1).to(p.scalar_type()));
+    }
   }
   return 0;
   XMOD_CATCH(-1)
