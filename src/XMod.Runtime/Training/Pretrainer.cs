@@ -122,8 +122,13 @@ public sealed class Pretrainer : IDisposable
         return new Pretrainer(runDir, options, model, tokenizer, data, 0, log);
     }
 
-    /// <summary>Resumes from the newest checkpoint (or the named one, "step-000200").</summary>
-    public static Pretrainer Resume(string runDir, Action<string> log, string? checkpoint = null, int? steps = null)
+    /// <summary>
+    /// Resumes from the newest checkpoint (or the named one, "step-000200"). Only options that do
+    /// not change what has been computed can be overridden: the number of steps (extending the
+    /// decay), and the log and checkpoint intervals.
+    /// </summary>
+    public static Pretrainer Resume(string runDir, Action<string> log, string? checkpoint = null, int? steps = null,
+        int? logEvery = null, int? saveEvery = null)
     {
         var runPath = Path.Combine(runDir, RunFile);
         if (!File.Exists(runPath))
@@ -131,7 +136,12 @@ public sealed class Pretrainer : IDisposable
             throw new XModException($"{runDir} holds no run to resume ({RunFile} is missing)");
         }
         var run = JsonSerializer.Deserialize<RunInfo>(File.ReadAllText(runPath), s_json)!;
-        var options = steps is { } s ? run.Options with { Steps = s } : run.Options;
+        var options = run.Options with
+        {
+            Steps = steps ?? run.Options.Steps,
+            LogEvery = logEvery ?? run.Options.LogEvery,
+            SaveEvery = saveEvery ?? run.Options.SaveEvery,
+        };
         options.Validate();
         var name = checkpoint ?? LatestCheckpoint(runDir)
             ?? throw new XModException($"{runDir} has no checkpoint yet: start it again without --resume");

@@ -8,7 +8,11 @@ namespace XModHub.Client.Commands.Pretrain;
 
 public sealed class PretrainCommand(IReporter reporter)
 {
-    public int Run(string corpusDir, string runDir, bool resume, PretrainOptions options, bool stepsGiven)
+    /// <summary>
+    /// Starts or resumes a run. <paramref name="steps"/>, <paramref name="logEvery"/> and
+    /// <paramref name="saveEvery"/> are non-null when given on the command line; a resume honours them.
+    /// </summary>
+    public int Run(string corpusDir, string runDir, bool resume, PretrainOptions options, int? steps, int? logEvery, int? saveEvery)
     {
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -25,7 +29,7 @@ public sealed class PretrainCommand(IReporter reporter)
         try
         {
             using var trainer = resume
-                ? Pretrainer.Resume(runDir, reporter.Info, steps: stepsGiven ? options.Steps : null)
+                ? Pretrainer.Resume(runDir, reporter.Info, steps: steps, logEvery: logEvery, saveEvery: saveEvery)
                 : Start(corpusDir, runDir, options);
             var o = trainer.Options;
             var c = trainer.Model.Config;

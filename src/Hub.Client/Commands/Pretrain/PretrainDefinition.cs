@@ -46,9 +46,11 @@ public static class PretrainDefinition
             BFloat16 = p.GetValue(BFloat16),
             SaveEvery = p.GetValue(SaveEvery),
             LogEvery = p.GetValue(LogEvery),
-        }, p.GetResult(Steps) is { Implicit: false })));
+        }, Given(p, Steps), Given(p, LogEvery), Given(p, SaveEvery))));
         return command;
     }
+
+    private static int? Given(ParseResult p, Option<int> option) => p.GetResult(option) is { Implicit: false } ? p.GetValue(option) : null;
 
     internal static IReadOnlyList<string> Split(string? list) =>
         string.IsNullOrWhiteSpace(list) ? [] : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
