@@ -93,6 +93,20 @@ public static class XModLayout
         }
     }
 
+    public const string LmBias = "lm_head.bias";
+
+    /// <summary>
+    /// A language's own embeddings (a language added with its own vocabulary of
+    /// <paramref name="vocabSize"/> ids): word and position embeddings and the LM head's bias, under
+    /// the trunk's names, stored in the language's module file.
+    /// </summary>
+    public static IEnumerable<ParameterSpec> LanguageEmbeddings(XModConfig c, long vocabSize)
+    {
+        yield return new(WordEmbeddings, [vocabSize, c.HiddenSize]);
+        yield return new(PositionEmbeddings, [c.MaxPositions, c.HiddenSize]);
+        yield return new(LmBias, [vocabSize]);
+    }
+
     /// <summary>
     /// The module key a parameter name belongs to, or null for trunk names:
     /// roberta.encoder.layer.{i}.output.adapter_modules.{key}.dense{1,2}.{weight,bias}.

@@ -136,7 +136,7 @@ public static class CorpusBuilder
         // Hash order: a deterministic shuffle, so a size cap takes an unbiased sample.
         foreach (var (text, source, hash) in kept.OrderBy(k => k.Hash))
         {
-            if ((int)(hash % 100) < options.HeldOutPercent)
+            if (IsHeldOut(hash, options.HeldOutPercent))
             {
                 heldOut.Add((text, source));
                 continue;
@@ -176,5 +176,9 @@ public static class CorpusBuilder
         return (double)letters / text.Length;
     }
 
-    private static ulong Hash(string text) => BinaryPrimitives.ReadUInt64LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+    /// <summary>A paragraph's stable hash: it decides the split and the (deterministic) order.</summary>
+    public static ulong Hash(string text) => BinaryPrimitives.ReadUInt64LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>Whether a paragraph with this hash is held out.</summary>
+    public static bool IsHeldOut(ulong hash, int percent) => (int)(hash % 100) < percent;
 }

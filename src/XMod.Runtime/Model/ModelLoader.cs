@@ -6,14 +6,40 @@ namespace XMod.Runtime.Model;
 /// <summary>A model with its tokenizer (when it has one), opened from a model directory or a training run.</summary>
 public sealed class LoadedModel(XModModel model, XModTokenizer? tokenizer, string directory) : IDisposable
 {
+    private readonly Dictionary<string, XModTokenizer> _languageTokenizers = new(StringComparer.Ordinal);
+    private string? _trunkSha256;
+
     public XModModel Model { get; } = model;
 
+    /// <summary>The trunk's tokenizer (languages added with their own vocabulary have theirs).</summary>
     public XModTokenizer? Tokenizer { get; } = tokenizer;
 
     public string Directory { get; } = directory;
 
+    /// <summary>sha256 of the trunk's weights: language modules are bound to it.</summary>
+    public string TrunkSha256 => _trunkSha256 ??= Training.LanguageExtender.TrunkSha256(Directory);
+
     public XModTokenizer RequireTokenizer() =>
         Tokenizer ?? throw new XModException($"{Directory} has no tokenizer: pass token ids instead of text");
+
+    /// <summary>The tokenizer of <paramref name="language"/>: its own, or the trunk's.</summary>
+    public XModTokenizer TokenizerFor(string language) =>
+        _languageTokenizers.TryGetValue(language, out var own) ? own : RequireTokenizer();
+
+    /// <summary>Adds a language module directory built for this trunk.</summary>
+    public string AddLanguage(string moduleDir)
+    {
+        var (code, tokenizer) = LanguagePackages.LoadInto(Model, TrunkSha256, moduleDir);
+        if (tokenizer is not null)
+        {
+            if (_languageTokenizers.Remove(code, out var old))
+            {
+                old.Dispose();
+            }
+            _languageTokenizers[code] = tokenizer;
+        }
+        return code;
+    }
 
     public static LoadedModel Open(string path, IReadOnlyCollection<string>? languages = null)
     {
@@ -27,5 +53,9 @@ public sealed class LoadedModel(XModModel model, XModTokenizer? tokenizer, strin
     {
         Model.Dispose();
         Tokenizer?.Dispose();
+        foreach (var t in _languageTokenizers.Values)
+        {
+            t.Dispose();
+        }
     }
 }

@@ -50,6 +50,46 @@ public sealed class LanguageModule : IDisposable
 }
 
 /// <summary>
+/// A language's own embeddings, for a language added after pre-training with its own vocabulary:
+/// word and position embeddings and the MLM head's output bias (the decoder is tied to the word
+/// embeddings as in the trunk). Token-type embeddings and the embedding LayerNorm stay shared.
+/// </summary>
+public sealed class LanguageEmbeddings : IDisposable
+{
+    public LanguageEmbeddings(string language, Tensor word, Tensor position, Tensor lmBias)
+    {
+        Language = language;
+        Word = word.AsParameter(word.RequiresGrad);
+        Position = position.AsParameter(position.RequiresGrad);
+        LmBias = lmBias.AsParameter(lmBias.RequiresGrad);
+    }
+
+    public string Language { get; }
+
+    public Tensor Word { get; }
+
+    public Tensor Position { get; }
+
+    public Tensor LmBias { get; }
+
+    public long VocabSize => Word.Size(0);
+
+    public IReadOnlyDictionary<string, Tensor> Tensors => new Dictionary<string, Tensor>(StringComparer.Ordinal)
+    {
+        [XModLayout.WordEmbeddings] = Word,
+        [XModLayout.PositionEmbeddings] = Position,
+        [XModLayout.LmBias] = LmBias,
+    };
+
+    public void Dispose()
+    {
+        Word.Dispose();
+        Position.Dispose();
+        LmBias.Dispose();
+    }
+}
+
+/// <summary>
 /// The X-MOD encoder with its masked-language-model head (Hugging Face XmodForMaskedLM), as the
 /// reference implementations compute it:
 /// <code>
@@ -69,6 +109,7 @@ public sealed class XModModel : IDisposable
 {
     private readonly Dictionary<string, Tensor> _trunk;
     private ImmutableDictionary<string, LanguageModule> _modules;
+    private ImmutableDictionary<string, LanguageEmbeddings> _embeddings = ImmutableDictionary.Create<string, LanguageEmbeddings>(StringComparer.Ordinal);
     private readonly LayerWeights[] _layers;
     private readonly object _moduleLock = new();
 
@@ -93,9 +134,16 @@ public sealed class XModModel : IDisposable
 
     public IReadOnlyDictionary<string, LanguageModule> Modules => _modules;
 
+    /// <summary>Own embeddings of languages added with their own vocabulary.</summary>
+    public IReadOnlyDictionary<string, LanguageEmbeddings> LanguageEmbeddings => _embeddings;
+
+    /// <summary>The vocabulary size of a language's ids: its own, or the trunk's.</summary>
+    public long VocabSizeOf(string language) => _embeddings.TryGetValue(language, out var e) ? e.VocabSize : Config.VocabSize;
+
     public IEnumerable<Tensor> TrunkParameters => XModLayout.Trunk(Config).Select(s => _trunk[s.Name]);
 
-    public IEnumerable<Tensor> AllParameters => TrunkParameters.Concat(_modules.Values.SelectMany(m => m.Tensors.Values));
+    public IEnumerable<Tensor> AllParameters => TrunkParameters.Concat(_modules.Values.SelectMany(m => m.Tensors.Values))
+        .Concat(_embeddings.Values.SelectMany(e => e.Tensors.Values));
 
     /// <summary>All parameters by name: trunk first, then modules in key order.</summary>
     public IEnumerable<KeyValuePair<string, Tensor>> NamedParameters =>
@@ -230,6 +278,42 @@ public sealed class XModModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Adds a language to the config without a module of its own (SHARED models, whose single
+    /// module serves it), or does nothing when it is there.
+    /// </summary>
+    public void AddLanguage(string language)
+    {
+        lock (_moduleLock)
+        {
+            if (!Config.Languages.Contains(language))
+            {
+                Config = Config with { Languages = [.. Config.Languages, language] };
+            }
+        }
+    }
+
+    /// <summary>Adds or replaces a language's own embeddings; the replaced ones go to the caller.</summary>
+    public LanguageEmbeddings? SetLanguageEmbeddings(LanguageEmbeddings embeddings)
+    {
+        if (!embeddings.Word.Shape.SequenceEqual([embeddings.VocabSize, Config.HiddenSize])
+            || !embeddings.Position.Shape.SequenceEqual([Config.MaxPositions, (long)Config.HiddenSize])
+            || !embeddings.LmBias.Shape.SequenceEqual([embeddings.VocabSize]))
+        {
+            throw new XModException($"embeddings of '{embeddings.Language}' do not fit the trunk (hidden {Config.HiddenSize}, {Config.MaxPositions} positions)");
+        }
+        lock (_moduleLock)
+        {
+            if (!Config.Languages.Contains(embeddings.Language))
+            {
+                throw new XModException($"the model has no language '{embeddings.Language}'");
+            }
+            _embeddings.TryGetValue(embeddings.Language, out var old);
+            _embeddings = _embeddings.SetItem(embeddings.Language, embeddings);
+            return old;
+        }
+    }
+
     // ---- forward ------------------------------------------------------------------------------
 
     /// <summary>
@@ -254,6 +338,7 @@ public sealed class XModModel : IDisposable
             throw new XModException($"sequence length {length} exceeds the model's maximum of {Config.MaxSequenceLength}");
         }
         var modules = _modules; // one snapshot for the whole forward
+        var embeddings = _embeddings;
         using var scope = DisposeScope.Begin();
         var routing = Routing.Plan(languages, Config, modules);
         var ids = inputIds;
@@ -264,7 +349,9 @@ public sealed class XModModel : IDisposable
             mask = mask?.IndexSelect(0, perm);
         }
 
-        var hidden = Embed(ids);
+        var hidden = routing.LanguageRuns.Any(r => embeddings.ContainsKey(r.Language))
+            ? Torch.Cat(routing.LanguageRuns.Select(r => Embed(routing.LanguageRuns.Count == 1 ? ids : ids.Narrow(0, r.Start, r.Length), embeddings.GetValueOrDefault(r.Language))).ToList(), 0)
+            : Embed(ids, null);
         // Additive attention mask (B, 1, 1, T): 0 for tokens, the dtype's minimum for padding.
         Tensor? additive = null;
         if (mask is not null)
@@ -289,15 +376,18 @@ public sealed class XModModel : IDisposable
         return scope.MoveToOuter(hidden);
     }
 
-    /// <summary>Token + token-type + position embeddings, LayerNorm, dropout: (B, T) -> (B, T, H).</summary>
-    private Tensor Embed(Tensor ids)
+    /// <summary>
+    /// Token + token-type + position embeddings, LayerNorm, dropout: (B, T) -> (B, T, H); the
+    /// word and position tables are the language's own when it has them.
+    /// </summary>
+    private Tensor Embed(Tensor ids, LanguageEmbeddings? own)
     {
         var pad = Config.PadTokenId;
         // Positions count real tokens from padding_idx + 1; padding keeps padding_idx.
         var isToken = ids.Ne(pad).To(DType.Int64);
         var positions = isToken.CumSum(1).Mul(isToken).Add(pad);
-        var x = F.Embedding(_trunk[XModLayout.WordEmbeddings], ids, pad)
-            + F.Embedding(_trunk[XModLayout.PositionEmbeddings], positions, pad)
+        var x = F.Embedding(own?.Word ?? _trunk[XModLayout.WordEmbeddings], ids, pad)
+            + F.Embedding(own?.Position ?? _trunk[XModLayout.PositionEmbeddings], positions, pad)
             + _trunk["roberta.embeddings.token_type_embeddings.weight"].Select(0, 0);
         x = LayerNorm(x, _trunk["roberta.embeddings.LayerNorm.weight"], _trunk["roberta.embeddings.LayerNorm.bias"]);
         return F.Dropout(x, Config.HiddenDropout, Training);
@@ -366,13 +456,17 @@ public sealed class XModModel : IDisposable
         return probs.Matmul(v).Transpose(1, 2).Reshape(b, t, c.HiddenSize);
     }
 
-    /// <summary>The MLM head: dense, gelu, LayerNorm, then the tied decoder: (..., H) -> (..., V).</summary>
-    public Tensor LmHead(Tensor hidden)
+    /// <summary>
+    /// The MLM head: dense, gelu, LayerNorm, then the decoder tied to the word embeddings (the
+    /// language's own, with its own bias, when it has them): (..., H) -> (..., V).
+    /// </summary>
+    public Tensor LmHead(Tensor hidden, string? language = null)
     {
+        var own = language is null ? null : _embeddings.GetValueOrDefault(language);
         using var scope = DisposeScope.Begin();
         var x = F.Linear(hidden, _trunk["lm_head.dense.weight"], _trunk["lm_head.dense.bias"]).Gelu();
         x = LayerNorm(x, _trunk["lm_head.layer_norm.weight"], _trunk["lm_head.layer_norm.bias"]);
-        return scope.MoveToOuter(F.Linear(x, _trunk[XModLayout.WordEmbeddings], _trunk["lm_head.bias"]));
+        return scope.MoveToOuter(F.Linear(x, own?.Word ?? _trunk[XModLayout.WordEmbeddings], own?.LmBias ?? _trunk[XModLayout.LmBias]));
     }
 
     public void Dispose()
@@ -384,6 +478,10 @@ public sealed class XModModel : IDisposable
         foreach (var m in _modules.Values)
         {
             m.Dispose();
+        }
+        foreach (var e in _embeddings.Values)
+        {
+            e.Dispose();
         }
     }
 

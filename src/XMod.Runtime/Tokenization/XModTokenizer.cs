@@ -95,6 +95,16 @@ public sealed class XModTokenizer : IDisposable
         _ => Spm.IdToPiece(ToPiece(id)),
     };
 
+    /// <summary>The model id of a piece, or null when the vocabulary does not have it.</summary>
+    public int? ModelIdOfPiece(string piece)
+    {
+        var id = Spm.PieceToId(piece);
+        return id == Spm.SpecialIds.Unk ? null : FromPiece(id);
+    }
+
+    /// <summary>The SentencePiece piece of a (non-special) model id.</summary>
+    public string PieceOf(int id) => Spm.IdToPiece(ToPiece(id));
+
     public bool IsSpecial(int id) => id is Bos or Pad or Eos or Unk || id == MaskId;
 
     private int FromPiece(int piece) => Scheme switch

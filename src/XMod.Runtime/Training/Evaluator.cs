@@ -107,7 +107,7 @@ public static class Evaluator
             using var scope = DisposeScope.Begin();
             using var inference = Torch.InferenceMode();
             var hidden = model.Encode(Tensor.From(ids.ToArray(), 1, ids.Count), null, [language]).Squeeze(0);
-            var probs = F.Softmax(model.LmHead(hidden.IndexSelect(0, Tensor.From(maskAt))), -1);
+            var probs = F.Softmax(model.LmHead(hidden.IndexSelect(0, Tensor.From(maskAt)), language), -1);
             var (values, indices) = probs.TopK(Math.Min(topK, model.Config.VocabSize), -1);
             var p = values.ToArray<float>();
             var idx = indices.ToArray<long>();

@@ -26,7 +26,7 @@ public static class MlmObjective
         }
         var languages = Enumerable.Repeat(language, batch).ToArray();
         var hidden = model.Encode(Tensor.From(inputIds, batch, length), null, languages).View(-1, model.Config.HiddenSize);
-        var logits = model.LmHead(hidden.IndexSelect(0, Tensor.From(positions.ToArray())));
+        var logits = model.LmHead(hidden.IndexSelect(0, Tensor.From(positions.ToArray())), language);
         return F.CrossEntropy(logits.To(DType.Float32), Tensor.From(targets.ToArray()), reduction: reduction);
     }
 

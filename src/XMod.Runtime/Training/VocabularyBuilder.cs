@@ -40,23 +40,35 @@ public static class VocabularyBuilder
                 }
             }
             log($"training a {vocabSize}-piece SentencePiece vocabulary on {new FileInfo(sample).Length / 1e6:F1} MB sampled from {languages.Count} languages");
-            var prefix = Path.Combine(outDir, "sentencepiece");
-            SentencePieceTrainer.Train([sample], prefix, new SentencePieceOptions
-            {
-                VocabSize = vocabSize,
-                ByteFallback = true,
-                CharacterCoverage = 0.9995,
-                Threads = Environment.ProcessorCount,
-                Extra = new Dictionary<string, string> { ["max_sentence_length"] = "16384" },
-            });
-            File.Delete(prefix + ".vocab");
-            var tokenizer = XModTokenizer.FromModel(SentencePieceModel.Load(prefix + ".model"), TokenIdScheme.Native, "sentencepiece.model");
-            tokenizer.Save(outDir);
-            return tokenizer;
+            return TrainOne(sample, vocabSize, outDir, log);
         }
         finally
         {
             File.Delete(sample);
         }
+    }
+
+    /// <summary>
+    /// A vocabulary for one text file (a language added after pre-training). Byte fallback keeps
+    /// every character encodable; when the text cannot support <paramref name="vocabSize"/> pieces,
+    /// SentencePiece's own limit is used instead.
+    /// </summary>
+    public static XModTokenizer TrainOne(string textFile, int vocabSize, string outDir, Action<string> log)
+    {
+        Directory.CreateDirectory(outDir);
+        var prefix = Path.Combine(outDir, "sentencepiece");
+        SentencePieceTrainer.Train([textFile], prefix, new SentencePieceOptions
+        {
+            VocabSize = vocabSize,
+            ByteFallback = true,
+            CharacterCoverage = 0.9995,
+            Threads = Environment.ProcessorCount,
+            Extra = new Dictionary<string, string> { ["max_sentence_length"] = "16384", ["hard_vocab_limit"] = "false" },
+        });
+        File.Delete(prefix + ".vocab");
+        var tokenizer = XModTokenizer.FromModel(SentencePieceModel.Load(prefix + ".model"), TokenIdScheme.Native, "sentencepiece.model");
+        tokenizer.Save(outDir); // sentencepiece.model (the file just trained) plus its id scheme
+        log($"vocabulary: {tokenizer.Spm.VocabSize} pieces");
+        return tokenizer;
     }
 }
