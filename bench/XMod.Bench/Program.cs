@@ -13,7 +13,10 @@ return suite switch
 {
     "foundation" => FoundationBench.Run(Option("--baseline") ?? throw new ArgumentException("--baseline PATH to torch_baseline is required"), rounds),
     "pretrain" => PretrainBench.Run(Option("--repo") ?? throw new ArgumentException("--repo PATH is required"), rounds),
-    _ => Fail($"unknown suite '{suite}': use foundation or pretrain"),
+    "xlingual" => CrossLingualBench.Run(Option("--work") ?? Path.Combine(Path.GetTempPath(), "xmod-bench-xlingual"),
+        int.Parse(Option("--steps") ?? "400", System.Globalization.CultureInfo.InvariantCulture),
+        int.Parse(Option("--languages") ?? "10", System.Globalization.CultureInfo.InvariantCulture)),
+    _ => Fail($"unknown suite '{suite}': use foundation, pretrain or xlingual"),
 };
 
 static int Fail(string message)

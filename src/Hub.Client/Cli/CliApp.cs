@@ -1,11 +1,13 @@
 using System.CommandLine;
 using XMod;
 using XMod.Runtime;
+using XModHub.Client.Commands.AddLanguage;
 using XModHub.Client.Commands.Corpus;
 using XModHub.Client.Commands.Doctor;
 using XModHub.Client.Commands.Encode;
 using XModHub.Client.Commands.Evaluate;
 using XModHub.Client.Commands.FillMask;
+using XModHub.Client.Commands.FineTune;
 using XModHub.Client.Commands.HuggingFace;
 using XModHub.Client.Commands.Pretrain;
 
@@ -35,6 +37,11 @@ public static class CliApp
         root.Subcommands.Add(EncodeDefinition.Create(reporter));
         root.Subcommands.Add(HuggingFaceDefinition.CreateImport(reporter));
         root.Subcommands.Add(HuggingFaceDefinition.CreateExport(reporter));
+        root.Subcommands.Add(AddLanguageDefinition.Create(reporter));
+        foreach (var c in FineTuneDefinition.Create(reporter))
+        {
+            root.Subcommands.Add(c);
+        }
         return root;
     }
 
