@@ -1,14 +1,87 @@
+using XMod.Packaging.Nupkg;
+using XModHub.Core;
+using XModHub.Plugins.Metadata.Sqlite;
+using XModHub.Plugins.Storage.FileSystem;
+
 namespace XModHub.Server;
 
-/// <summary>Builds the hub's web application; the CLI's `serve` verb and the tests host it.</summary>
+/// <summary>
+/// Builds the hub. Configuration (appsettings, environment XMODHUB__..., or code):
+/// Hub:DataDir (default ./hub-data), Storage:Type (FileSystem) and Storage:Path,
+/// Database:Type (Sqlite) and Database:ConnectionString; defaults put everything under the data
+/// directory, so `xmod-hub serve` needs nothing configured.
+/// </summary>
 public static class HubApp
 {
+    // Providers by name (registries only for name lookup); a later provider adds one line.
+    private static readonly Dictionary<string, Action<IServiceCollection, IConfiguration>> s_storage = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["FileSystem"] = (s, c) => s.AddFileSystemStorage(c),
+    };
+
+    private static readonly Dictionary<string, Action<IServiceCollection, IConfiguration>> s_databases = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Sqlite"] = (s, c) => s.AddSqliteMetadata(c),
+    };
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Configuration.AddEnvironmentVariables("XMODHUB__");
         configure?.Invoke(builder);
+        var config = builder.Configuration;
+        var dataDir = Path.GetFullPath(config["Hub:DataDir"] ?? "hub-data");
+        Directory.CreateDirectory(dataDir);
+        config["Storage:Path"] ??= Path.Combine(dataDir, "packages");
+        config["Database:ConnectionString"] ??= $"Data Source={Path.Combine(dataDir, "hub.db")}";
+        Register(s_storage, config["Storage:Type"] ?? "FileSystem", "Storage:Type", builder.Services, config.GetSection("Storage"));
+        Register(s_databases, config["Database:Type"] ?? "Sqlite", "Database:Type", builder.Services, config.GetSection("Database"));
+        var limits = new PackageLimits
+        {
+            MaxPackageBytes = config.GetValue("Hub:MaxPackageBytes", new PackageLimits().MaxPackageBytes),
+            MaxExpandedBytes = config.GetValue("Hub:MaxExpandedBytes", new PackageLimits().MaxExpandedBytes),
+        };
+        builder.Services.AddSingleton(limits);
+        builder.Services.AddSingleton<ApiKeyService>();
+        builder.Services.AddSingleton<PackageService>();
+        builder.Services.AddSingleton(new HubOptions(dataDir));
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxPackageBytes + (1 << 20));
         var app = builder.Build();
-        app.MapGet("/health", () => Results.Ok(new { status = "ok", version = typeof(HubApp).Assembly.GetName().Version?.ToString() }));
+        app.Services.GetRequiredService<IMetadataStore>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
+        HubRoutes.Map(app);
         return app;
     }
+
+    private static void Register(Dictionary<string, Action<IServiceCollection, IConfiguration>> registry, string name, string key,
+        IServiceCollection services, IConfiguration section)
+    {
+        if (!registry.TryGetValue(name, out var add))
+        {
+            throw new InvalidOperationException($"{key} '{name}' is not a known provider; known: {string.Join(", ", registry.Keys)}");
+        }
+        add(services, section);
+    }
+
+    /// <summary>
+    /// On a hub without keys, creates an admin key and writes it to DATA/admin-key (readable by
+    /// its owner only); returns it, or null when keys exist.
+    /// </summary>
+    public static async Task<string?> BootstrapAdminKeyAsync(WebApplication app, CancellationToken cancel = default)
+    {
+        var options = app.Services.GetRequiredService<HubOptions>();
+        var path = Path.Combine(options.DataDir, "admin-key");
+        if (File.Exists(path))
+        {
+            return null;
+        }
+        var key = await app.Services.GetRequiredService<ApiKeyService>().CreateAsync("admin", [ApiKeyService.Admin], "bootstrap", cancel);
+        await File.WriteAllTextAsync(path, key + "\n", cancel);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        return key;
+    }
 }
+
+public sealed record HubOptions(string DataDir);

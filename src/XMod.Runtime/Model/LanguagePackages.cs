@@ -8,7 +8,7 @@ namespace XMod.Runtime.Model;
 /// <summary>Loads a language module directory (see <c>LanguageExtender</c>) into a model built on its trunk.</summary>
 public static class LanguagePackages
 {
-    public const string ModuleFile = "module.safetensors";
+    public const string ModuleFile = ModelFiles.LanguageModule;
 
     /// <summary>
     /// Checks the directory (manifest, every file's sha256, the trunk it was built for, tensor

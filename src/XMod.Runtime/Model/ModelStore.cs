@@ -17,12 +17,12 @@ namespace XMod.Runtime.Model;
 /// </summary>
 public static class ModelStore
 {
-    public const string ConfigFile = "config.json";
-    public const string TrunkFile = "trunk.safetensors";
-    public const string ModulesDir = "modules";
-    public const string TokenizerDir = "tokenizer";
+    public const string ConfigFile = ModelFiles.Config;
+    public const string TrunkFile = ModelFiles.Trunk;
+    public const string ModulesDir = ModelFiles.ModulesDir;
+    public const string TokenizerDir = ModelFiles.TokenizerDir;
 
-    public static string ModuleFile(string dir, string key) => Path.Combine(dir, ModulesDir, key + ".safetensors");
+    public static string ModuleFile(string dir, string key) => ModelFiles.Module(dir, key);
 
     /// <summary>
     /// Writes the model (and tokenizer) into <paramref name="dir"/>, replacing what was there only

@@ -62,7 +62,7 @@ public sealed record AddLanguageResult(
 /// </summary>
 public static class LanguageExtender
 {
-    public const string ModuleFile = "module.safetensors";
+    public const string ModuleFile = ModelFiles.LanguageModule;
 
     public static AddLanguageResult Run(string trunkDir, IReadOnlyList<string> corpusLines, string corpusSource, string outDir,
         AddLanguageOptions options, Action<string> log, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)

@@ -1,0 +1,344 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NuGet.Versioning;
+using XMod.Packaging.Manifests;
+using XModHub.Core;
+
+namespace XModHub.Server;
+
+/// <summary>Every route of the hub. Endpoints parse, make one service call and map the result to a status.</summary>
+public static class HubRoutes
+{
+    public static void Map(WebApplication app)
+    {
+        app.MapGet("/health", () => Results.Ok(new { status = "ok" }));
+
+        // ---- NuGet v3 -------------------------------------------------------------------------
+        app.MapGet("/v3/index.json", (HttpRequest r) => Results.Json(ServiceIndex(Base(r))));
+        app.MapPut("/api/v2/package", Push).DisableAntiforgery();
+        app.MapDelete("/api/v2/package/{id}/{version}", (string id, string version, HttpRequest r, PackageService s, CancellationToken c) => SetListed(id, version, false, r, s, c));
+        app.MapPost("/api/v2/package/{id}/{version}", (string id, string version, HttpRequest r, PackageService s, CancellationToken c) => SetListed(id, version, true, r, s, c));
+        app.MapGet("/v3/package/{id}/index.json", async (string id, IMetadataStore store, CancellationToken c) =>
+        {
+            var versions = await store.GetVersionsAsync(id, includeUnlisted: true, c);
+            return versions.Count == 0 ? Results.NotFound() : Results.Json(new { versions = versions.Select(v => v.Version.ToLowerInvariant()) });
+        });
+        app.MapGet("/v3/package/{id}/{version}/{file}", Content);
+        app.MapGet("/v3/registration/{id}/index.json", Registration);
+        app.MapGet("/v3/search", Search);
+        app.MapGet("/v3/autocomplete", Autocomplete);
+
+        // ---- the language API -------------------------------------------------------------------
+        app.MapGet("/api/languages", Languages);
+        app.MapGet("/api/packages/{id}", Details);
+        app.MapGet("/api/trunks/{id}/{version}/packages", FittingPackages);
+        app.MapPost("/api/keys", CreateKey);
+        app.MapPost("/api/packages/{id}/owners", AddOwner);
+
+        // ---- pages ----------------------------------------------------------------------------------
+        app.MapGet("/", BrowsePage.Index);
+        app.MapGet("/packages/{id}", BrowsePage.Package);
+    }
+
+    internal static string Base(HttpRequest r) => $"{r.Scheme}://{r.Host}";
+
+    private static object ServiceIndex(string b)
+    {
+        var resources = new List<object>
+        {
+            new Dictionary<string, string> { ["@id"] = $"{b}/api/v2/package", ["@type"] = "PackagePublish/2.0.0" },
+            new Dictionary<string, string> { ["@id"] = $"{b}/v3/package/", ["@type"] = "PackageBaseAddress/3.0.0" },
+        };
+        foreach (var suffix in new[] { "", "/3.0.0-beta", "/3.0.0-rc" })
+        {
+            resources.Add(new Dictionary<string, string> { ["@id"] = $"{b}/v3/search", ["@type"] = "SearchQueryService" + suffix });
+            resources.Add(new Dictionary<string, string> { ["@id"] = $"{b}/v3/registration/", ["@type"] = "RegistrationsBaseUrl" + suffix });
+            resources.Add(new Dictionary<string, string> { ["@id"] = $"{b}/v3/autocomplete", ["@type"] = "SearchAutocompleteService" + suffix });
+        }
+        return new Dictionary<string, object> { ["version"] = "3.0.0", ["resources"] = resources };
+    }
+
+    private static async Task<IResult> Push(HttpRequest request, PackageService service, CancellationToken cancel)
+    {
+        Stream? body = null;
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(cancel);
+            body = form.Files.Count > 0 ? form.Files[0].OpenReadStream() : null;
+        }
+        else
+        {
+            body = request.Body;
+        }
+        if (body is null)
+        {
+            return Results.BadRequest("the request holds no package (multipart/form-data with the .nupkg as its first part)");
+        }
+        var outcome = await service.PushAsync(body, request.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel);
+        return outcome.Status switch
+        {
+            PushStatus.Created => Results.Text(outcome.Message, statusCode: StatusCodes.Status201Created),
+            PushStatus.Invalid => Results.Text(outcome.Message, statusCode: StatusCodes.Status400BadRequest),
+            PushStatus.Unauthorized => Results.Text(outcome.Message, statusCode: StatusCodes.Status401Unauthorized),
+            PushStatus.Forbidden => Results.Text(outcome.Message, statusCode: StatusCodes.Status403Forbidden),
+            _ => Results.Text(outcome.Message, statusCode: StatusCodes.Status409Conflict),
+        };
+    }
+
+    private static async Task<IResult> SetListed(string id, string version, bool listed, HttpRequest r, PackageService service, CancellationToken cancel)
+    {
+        var key = r.Headers["X-NuGet-ApiKey"].FirstOrDefault();
+        if (key is null)
+        {
+            return Results.Text("an API key is required (X-NuGet-ApiKey)", statusCode: StatusCodes.Status401Unauthorized);
+        }
+        var (found, allowed) = await service.SetListedAsync(id, version, listed, key, cancel);
+        return !found ? Results.NotFound() : !allowed ? Results.Text($"the key may not {(listed ? "relist" : "unlist")} {id}", statusCode: StatusCodes.Status403Forbidden)
+            : listed ? Results.Ok() : Results.NoContent();
+    }
+
+    private static async Task<IResult> Content(string id, string version, string file, PackageService service, IMetadataStore store, CancellationToken cancel)
+    {
+        var lower = $"{id}.{version}".ToLowerInvariant();
+        if (file.Equals(lower + ".nupkg", StringComparison.OrdinalIgnoreCase))
+        {
+            var stream = await service.DownloadAsync(id, version, cancel);
+            return stream is null ? Results.NotFound() : Results.Stream(stream, "application/octet-stream", enableRangeProcessing: true);
+        }
+        if (file.Equals(id.ToLowerInvariant() + ".nuspec", StringComparison.OrdinalIgnoreCase))
+        {
+            var package = await store.GetAsync(id, PackageService.Normalize(version), cancel);
+            return package is null ? Results.NotFound() : Results.Text(
+                $"""<?xml version="1.0" encoding="utf-8"?><package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd"><metadata><id>{System.Security.SecurityElement.Escape(package.Id)}</id><version>{package.Version}</version><authors>{System.Security.SecurityElement.Escape(package.Authors)}</authors><description>{System.Security.SecurityElement.Escape(package.Description)}</description></metadata></package>""",
+                "application/xml");
+        }
+        return Results.NotFound();
+    }
+
+    private static async Task<IResult> Registration(string id, HttpRequest r, IMetadataStore store, CancellationToken cancel)
+    {
+        var versions = await store.GetVersionsAsync(id, includeUnlisted: true, cancel);
+        if (versions.Count == 0)
+        {
+            return Results.NotFound();
+        }
+        var b = Base(r);
+        var lowerId = versions[0].Id.ToLowerInvariant();
+        var items = versions.Select(v => new Dictionary<string, object?>
+        {
+            ["@id"] = $"{b}/v3/registration/{lowerId}/{v.Version.ToLowerInvariant()}.json",
+            ["catalogEntry"] = new Dictionary<string, object?>
+            {
+                ["@id"] = $"{b}/v3/registration/{lowerId}/{v.Version.ToLowerInvariant()}.json#catalog",
+                ["id"] = v.Id,
+                ["version"] = v.Version,
+                ["description"] = v.Description,
+                ["authors"] = v.Authors,
+                ["tags"] = v.Tags.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+                ["listed"] = v.Listed,
+                ["published"] = v.Listed ? v.Published : new DateTimeOffset(1900, 1, 1, 0, 0, 0, TimeSpan.Zero),
+                ["packageContent"] = $"{b}/v3/package/{lowerId}/{v.Version.ToLowerInvariant()}/{lowerId}.{v.Version.ToLowerInvariant()}.nupkg",
+            },
+            ["packageContent"] = $"{b}/v3/package/{lowerId}/{v.Version.ToLowerInvariant()}/{lowerId}.{v.Version.ToLowerInvariant()}.nupkg",
+        }).ToList();
+        return Results.Json(new Dictionary<string, object>
+        {
+            ["count"] = 1,
+            ["items"] = new[]
+            {
+                new Dictionary<string, object>
+                {
+                    ["@id"] = $"{b}/v3/registration/{lowerId}/index.json#page/{versions[0].Version}/{versions[^1].Version}",
+                    ["count"] = items.Count,
+                    ["lower"] = versions[0].Version.ToLowerInvariant(),
+                    ["upper"] = versions[^1].Version.ToLowerInvariant(),
+                    ["items"] = items,
+                },
+            },
+        });
+    }
+
+    internal static SearchQuery Query(HttpRequest r, int defaultTake = 20)
+    {
+        var q = r.Query;
+        PackageKind? kind = q["packageType"].FirstOrDefault() is { Length: > 0 } t ? XMod.Packaging.Nupkg.PackageIds.KindOfPackageType(t) ?? (PackageKind)(-1) : null;
+        return new SearchQuery
+        {
+            Text = q["q"].FirstOrDefault(),
+            Kind = kind,
+            Trunk = q["trunk"].FirstOrDefault(),
+            Script = q["script"].FirstOrDefault(),
+            Family = q["family"].FirstOrDefault(),
+            IncludePrerelease = !string.Equals(q["prerelease"].FirstOrDefault(), "false", StringComparison.OrdinalIgnoreCase),
+            Skip = Math.Max(0, int.TryParse(q["skip"].FirstOrDefault(), out var skip) ? skip : 0),
+            Take = Math.Clamp(int.TryParse(q["take"].FirstOrDefault(), out var take) ? take : defaultTake, 0, 1000),
+        };
+    }
+
+    private static async Task<IResult> Search(HttpRequest r, IMetadataStore store, CancellationToken cancel)
+    {
+        var b = Base(r);
+        var (total, page) = await store.SearchAsync(Query(r), cancel);
+        var data = new List<object>();
+        foreach (var p in page)
+        {
+            var versions = await store.GetVersionsAsync(p.Id, includeUnlisted: false, cancel);
+            var lowerId = p.Id.ToLowerInvariant();
+            data.Add(new Dictionary<string, object?>
+            {
+                ["@id"] = $"{b}/v3/registration/{lowerId}/index.json",
+                ["@type"] = "Package",
+                ["registration"] = $"{b}/v3/registration/{lowerId}/index.json",
+                ["id"] = p.Id,
+                ["version"] = p.Version,
+                ["description"] = p.Description,
+                ["authors"] = new[] { p.Authors },
+                ["tags"] = p.Tags.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+                ["totalDownloads"] = versions.Sum(v => v.Downloads),
+                ["verified"] = false,
+                ["packageTypes"] = new[] { new { name = XMod.Packaging.Nupkg.PackageIds.PackageTypeOf(p.Kind) } },
+                ["versions"] = versions.Select(v => new Dictionary<string, object>
+                {
+                    ["@id"] = $"{b}/v3/registration/{lowerId}/{v.Version.ToLowerInvariant()}.json",
+                    ["version"] = v.Version,
+                    ["downloads"] = v.Downloads,
+                }),
+            });
+        }
+        return Results.Json(new Dictionary<string, object> { ["totalHits"] = total, ["data"] = data });
+    }
+
+    private static async Task<IResult> Autocomplete(HttpRequest r, IMetadataStore store, CancellationToken cancel)
+    {
+        if (r.Query["id"].FirstOrDefault() is { Length: > 0 } id)
+        {
+            var versions = await store.GetVersionsAsync(id, includeUnlisted: false, cancel);
+            return Results.Json(new { totalHits = versions.Count, data = versions.Select(v => v.Version) });
+        }
+        var (total, page) = await store.SearchAsync(Query(r), cancel);
+        return Results.Json(new { totalHits = total, data = page.Select(p => p.Id) });
+    }
+
+    // ---- language API ---------------------------------------------------------------------------
+
+    internal static object Summary(PackageRecord p, long downloads) => new Dictionary<string, object?>
+    {
+        ["id"] = p.Id,
+        ["short_id"] = ShortId(p),
+        ["version"] = p.Version,
+        ["kind"] = p.Kind.ToString(),
+        ["trunk"] = p.TrunkId,
+        ["trunk_sha256"] = p.TrunkSha256,
+        ["code"] = p.LanguageCode,
+        ["bcp47"] = p.Bcp47,
+        ["iso639_3"] = p.Iso6393,
+        ["english_name"] = p.EnglishName,
+        ["autonym"] = p.Autonym,
+        ["script"] = p.Script,
+        ["family"] = p.Family,
+        ["heldout_perplexity"] = p.Perplexity,
+        ["downloads"] = downloads,
+        ["published"] = p.Published,
+        ["description"] = p.Description,
+    };
+
+    private static async Task<IResult> Languages(HttpRequest r, IMetadataStore store, CancellationToken cancel)
+    {
+        var (total, page) = await store.SearchAsync(Query(r, 1000) with { Kind = PackageKind.Language }, cancel);
+        var list = new List<object>();
+        foreach (var p in page)
+        {
+            list.Add(Summary(p, (await store.GetVersionsAsync(p.Id, true, cancel)).Sum(v => v.Downloads)));
+        }
+        return Results.Json(new { total, languages = list });
+    }
+
+    private static async Task<IResult> Details(string id, IMetadataStore store, CancellationToken cancel)
+    {
+        var versions = await store.GetVersionsAsync(id, includeUnlisted: true, cancel);
+        if (versions.Count == 0)
+        {
+            return Results.NotFound();
+        }
+        var latest = versions.Where(v => v.Listed).DefaultIfEmpty(versions[^1]).Last()!;
+        return Results.Json(new Dictionary<string, object?>
+        {
+            ["package"] = Summary(latest, versions.Sum(v => v.Downloads)),
+            ["versions"] = versions.Select(v => new { version = v.Version, listed = v.Listed, downloads = v.Downloads, published = v.Published, sha256 = v.Sha256, size = v.Size }),
+            ["owners"] = await store.GetOwnersAsync(id, cancel),
+            ["manifest"] = JsonNode.Parse(latest.ManifestJson),
+            ["readme"] = latest.Readme,
+            ["install"] = InstallCommand(latest),
+        });
+    }
+
+    /// <summary>The id a user types: lang-de for xmod-mini.lang-de.</summary>
+    internal static string ShortId(PackageRecord p) =>
+        p.TrunkId is { } t && p.Kind != PackageKind.Trunk && p.Id.StartsWith(t + ".", StringComparison.OrdinalIgnoreCase) ? p.Id[(t.Length + 1)..] : p.Id;
+
+    internal static string InstallCommand(PackageRecord p) =>
+        "xmod-hub install " + (p.Kind == PackageKind.Trunk ? p.Id : $"{ShortId(p)} --trunk {p.TrunkId}");
+
+    /// <summary>Language and task packages that fit trunk <paramref name="id"/> at <paramref name="version"/> (its weights' sha256 and their version range).</summary>
+    private static async Task<IResult> FittingPackages(string id, string version, IMetadataStore store, CancellationToken cancel)
+    {
+        var trunk = await store.GetAsync(id, PackageService.Normalize(version), cancel);
+        if (trunk is null || trunk.Kind != PackageKind.Trunk)
+        {
+            return Results.NotFound($"no trunk {id} {version}");
+        }
+        var (_, all) = await store.SearchAsync(new SearchQuery { Trunk = trunk.Id, Take = 10_000 }, cancel);
+        var fitting = all.Where(p => p.Kind != PackageKind.Trunk && string.Equals(p.TrunkSha256, trunk.WeightsSha256, StringComparison.OrdinalIgnoreCase)
+            && Fits(p, trunk.Version)).Select(p => Summary(p, p.Downloads)).ToList();
+        return Results.Json(new { trunk = trunk.Id, version = trunk.Version, packages = fitting });
+    }
+
+    private static bool Fits(PackageRecord p, string trunkVersion)
+    {
+        var range = JsonSerializer.Deserialize<PackageManifest>(p.ManifestJson)?.Trunk?.VersionRange ?? "*";
+        return range == "*" || (VersionRange.TryParse(range, out var r) && r.Satisfies(NuGetVersion.Parse(trunkVersion)));
+    }
+
+    private sealed record KeyRequest(string User, string[] Scopes, string Name);
+
+    private static async Task<IResult> CreateKey(HttpRequest r, KeyRequest body, ApiKeyService keys, CancellationToken cancel)
+    {
+        var caller = await keys.AuthenticateAsync(r.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel);
+        if (caller is null)
+        {
+            return Results.Text("an admin API key is required", statusCode: StatusCodes.Status401Unauthorized);
+        }
+        if (!caller.Scopes.Contains(ApiKeyService.Admin))
+        {
+            return Results.Text("only admin keys create keys", statusCode: StatusCodes.Status403Forbidden);
+        }
+        var known = new[] { ApiKeyService.Push, ApiKeyService.Unlist, ApiKeyService.Admin };
+        if (string.IsNullOrWhiteSpace(body.User) || body.Scopes.Length == 0 || body.Scopes.Any(s => !known.Contains(s)))
+        {
+            return Results.BadRequest($"a key needs a user and scopes among {string.Join(", ", known)}");
+        }
+        return Results.Json(new { key = await keys.CreateAsync(body.User, body.Scopes, body.Name ?? "", cancel), user = body.User, scopes = body.Scopes });
+    }
+
+    private sealed record OwnerRequest(string Owner);
+
+    private static async Task<IResult> AddOwner(string id, HttpRequest r, OwnerRequest body, ApiKeyService keys, IMetadataStore store, CancellationToken cancel)
+    {
+        var caller = await keys.AuthenticateAsync(r.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel);
+        if (caller is null)
+        {
+            return Results.Text("an API key is required", statusCode: StatusCodes.Status401Unauthorized);
+        }
+        var owners = await store.GetOwnersAsync(id, cancel);
+        if (owners.Count == 0)
+        {
+            return Results.NotFound();
+        }
+        if (!owners.Contains(caller.User) && !caller.Scopes.Contains(ApiKeyService.Admin))
+        {
+            return Results.Text($"only owners of {id} add owners", statusCode: StatusCodes.Status403Forbidden);
+        }
+        await store.AddOwnerAsync(id, body.Owner, cancel);
+        return Results.Json(new { id, owners = await store.GetOwnersAsync(id, cancel) });
+    }
+}

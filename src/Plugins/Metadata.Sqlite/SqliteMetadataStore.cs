@@ -1,0 +1,273 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using NuGet.Versioning;
+using XMod.Packaging.Manifests;
+using XModHub.Core;
+
+namespace XModHub.Plugins.Metadata.Sqlite;
+
+public sealed class SqliteMetadataOptions
+{
+    public string ConnectionString { get; set; } = "";
+}
+
+/// <summary>
+/// The index in SQLite (WAL). Pushes take the write lock up front (BEGIN IMMEDIATE), so
+/// concurrent pushes of one version serialise: exactly one is added, the rest see it exists.
+/// </summary>
+public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IMetadataStore
+{
+    private const string Columns = "id, version, lower_id, lower_version, kind, listed, prerelease, published, downloads, description, authors, tags, manifest, readme, trunk_id, trunk_sha256, config_json, weights_sha256, language_code, bcp47, iso639_3, english_name, autonym, script, family, perplexity, size, sha256, publisher";
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancel)
+    {
+        var c = new SqliteConnection(options.ConnectionString);
+        await c.OpenAsync(cancel);
+        using var pragma = c.CreateCommand();
+        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
+        await pragma.ExecuteNonQueryAsync(cancel);
+        return c;
+    }
+
+    public async Task InitializeAsync(CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            CREATE TABLE IF NOT EXISTS packages (
+              id TEXT NOT NULL, version TEXT NOT NULL, lower_id TEXT NOT NULL, lower_version TEXT NOT NULL,
+              kind TEXT NOT NULL, listed INTEGER NOT NULL, prerelease INTEGER NOT NULL, published TEXT NOT NULL,
+              downloads INTEGER NOT NULL DEFAULT 0, description TEXT NOT NULL, authors TEXT NOT NULL, tags TEXT NOT NULL,
+              manifest TEXT NOT NULL, readme TEXT, trunk_id TEXT, trunk_sha256 TEXT, config_json TEXT, weights_sha256 TEXT,
+              language_code TEXT, bcp47 TEXT, iso639_3 TEXT, english_name TEXT, autonym TEXT, script TEXT, family TEXT,
+              perplexity REAL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, publisher TEXT NOT NULL,
+              PRIMARY KEY (lower_id, lower_version));
+            CREATE INDEX IF NOT EXISTS packages_trunk ON packages (trunk_id, weights_sha256);
+            CREATE TABLE IF NOT EXISTS owners (lower_id TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (lower_id, owner));
+            CREATE TABLE IF NOT EXISTS api_keys (hash TEXT PRIMARY KEY, user TEXT NOT NULL, scopes TEXT NOT NULL, created TEXT NOT NULL, name TEXT NOT NULL);
+            """;
+        await cmd.ExecuteNonQueryAsync(cancel);
+    }
+
+    public async Task<AddResult> AddAsync(PackageRecord r, Func<CancellationToken, Task> storeBlob, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        // BEGIN IMMEDIATE: the write lock is taken before the existence check, not at the insert.
+        await using var tx = c.BeginTransaction(deferred: false);
+        var lowerId = r.Id.ToLowerInvariant();
+        var owners = await OwnersAsync(c, tx, lowerId, cancel);
+        if (owners.Count > 0 && !owners.Contains(r.Publisher))
+        {
+            return AddResult.Forbidden;
+        }
+        using (var exists = Command(c, tx, "SELECT 1 FROM packages WHERE lower_id = $id AND lower_version = $v", ("$id", lowerId), ("$v", r.Version.ToLowerInvariant())))
+        {
+            if (await exists.ExecuteScalarAsync(cancel) is not null)
+            {
+                return AddResult.AlreadyExists;
+            }
+        }
+        await storeBlob(cancel);
+        using (var insert = Command(c, tx, $"INSERT INTO packages ({Columns}) VALUES ({string.Join(", ", Columns.Split(", ").Select(x => "$" + x))})", Parameters(r)))
+        {
+            await insert.ExecuteNonQueryAsync(cancel);
+        }
+        if (owners.Count == 0)
+        {
+            using var own = Command(c, tx, "INSERT INTO owners (lower_id, owner) VALUES ($id, $o)", ("$id", lowerId), ("$o", r.Publisher));
+            await own.ExecuteNonQueryAsync(cancel);
+        }
+        await tx.CommitAsync(cancel);
+        return AddResult.Added;
+    }
+
+    public async Task<PackageRecord?> GetAsync(string id, string version, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        return (await QueryAsync(c, $"SELECT {Columns} FROM packages WHERE lower_id = $id AND lower_version = $v", cancel, ("$id", id.ToLowerInvariant()), ("$v", version.ToLowerInvariant()))).FirstOrDefault();
+    }
+
+    public async Task<IReadOnlyList<PackageRecord>> GetVersionsAsync(string id, bool includeUnlisted, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        var rows = await QueryAsync(c, $"SELECT {Columns} FROM packages WHERE lower_id = $id" + (includeUnlisted ? "" : " AND listed = 1"), cancel, ("$id", id.ToLowerInvariant()));
+        return rows.OrderBy(r => NuGetVersion.Parse(r.Version)).ToList();
+    }
+
+    public async Task<bool> SetListedAsync(string id, string version, bool listed, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        using var cmd = Command(c, null, "UPDATE packages SET listed = $l WHERE lower_id = $id AND lower_version = $v", ("$l", listed ? 1 : 0), ("$id", id.ToLowerInvariant()), ("$v", version.ToLowerInvariant()));
+        return await cmd.ExecuteNonQueryAsync(cancel) > 0;
+    }
+
+    public async Task AddDownloadAsync(string id, string version, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        using var cmd = Command(c, null, "UPDATE packages SET downloads = downloads + 1 WHERE lower_id = $id AND lower_version = $v", ("$id", id.ToLowerInvariant()), ("$v", version.ToLowerInvariant()));
+        await cmd.ExecuteNonQueryAsync(cancel);
+    }
+
+    public async Task<(int Total, IReadOnlyList<PackageRecord> Page)> SearchAsync(SearchQuery q, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        var where = new List<string> { "listed = 1" };
+        var args = new List<(string, object)>();
+        if (!string.IsNullOrWhiteSpace(q.Text))
+        {
+            where.Add("(lower_id LIKE $t OR description LIKE $t OR tags LIKE $t OR english_name LIKE $t OR autonym LIKE $t OR bcp47 LIKE $t OR iso639_3 LIKE $t OR language_code LIKE $t)");
+            args.Add(("$t", "%" + q.Text.Trim().ToLowerInvariant().Replace("%", "").Replace("_", "\\_") + "%"));
+        }
+        if (q.Kind is { } kind)
+        {
+            where.Add("kind = $k");
+            args.Add(("$k", kind.ToString()));
+        }
+        if (!string.IsNullOrWhiteSpace(q.Trunk))
+        {
+            where.Add("lower(trunk_id) = $tr");
+            args.Add(("$tr", q.Trunk.ToLowerInvariant()));
+        }
+        if (!string.IsNullOrWhiteSpace(q.Script))
+        {
+            where.Add("script = $s");
+            args.Add(("$s", q.Script));
+        }
+        if (!string.IsNullOrWhiteSpace(q.Family))
+        {
+            where.Add("family LIKE $f");
+            args.Add(("$f", "%" + q.Family + "%"));
+        }
+        if (!q.IncludePrerelease)
+        {
+            where.Add("prerelease = 0");
+        }
+        var rows = await QueryAsync(c, $"SELECT {Columns} FROM packages WHERE {string.Join(" AND ", where)}", cancel, [.. args]);
+        var latest = rows.GroupBy(r => r.Id.ToLowerInvariant())
+            .Select(g => g.MaxBy(r => NuGetVersion.Parse(r.Version))!)
+            .OrderByDescending(r => Relevance(r, q.Text))
+            .ThenBy(r => r.Id, StringComparer.OrdinalIgnoreCase)
+            .ToList();
+        return (latest.Count, latest.Skip(q.Skip).Take(q.Take).ToList());
+    }
+
+    private static int Relevance(PackageRecord r, string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return 0;
+        }
+        var t = text.Trim();
+        return string.Equals(r.Id, t, StringComparison.OrdinalIgnoreCase) || r.Id.EndsWith("." + t, StringComparison.OrdinalIgnoreCase) ? 3
+            : string.Equals(r.Bcp47, t, StringComparison.OrdinalIgnoreCase) || string.Equals(r.EnglishName, t, StringComparison.OrdinalIgnoreCase) ? 2
+            : r.Id.Contains(t, StringComparison.OrdinalIgnoreCase) ? 1 : 0;
+    }
+
+    public async Task<PackageRecord?> FindTrunkAsync(string trunkId, string weightsSha256, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        return (await QueryAsync(c, $"SELECT {Columns} FROM packages WHERE kind = 'Trunk' AND lower_id = $id AND weights_sha256 = $sha", cancel,
+            ("$id", trunkId.ToLowerInvariant()), ("$sha", weightsSha256.ToLowerInvariant()))).FirstOrDefault();
+    }
+
+    public async Task<IReadOnlyList<string>> GetOwnersAsync(string id, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        return await OwnersAsync(c, null, id.ToLowerInvariant(), cancel);
+    }
+
+    public async Task<bool> AddOwnerAsync(string id, string owner, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        using var cmd = Command(c, null, "INSERT OR IGNORE INTO owners (lower_id, owner) VALUES ($id, $o)", ("$id", id.ToLowerInvariant()), ("$o", owner));
+        return await cmd.ExecuteNonQueryAsync(cancel) > 0;
+    }
+
+    public async Task AddApiKeyAsync(ApiKeyRecord key, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        using var cmd = Command(c, null, "INSERT INTO api_keys (hash, user, scopes, created, name) VALUES ($h, $u, $s, $c, $n)",
+            ("$h", key.Hash), ("$u", key.User), ("$s", string.Join(' ', key.Scopes)), ("$c", key.Created.ToString("O")), ("$n", key.Name));
+        await cmd.ExecuteNonQueryAsync(cancel);
+    }
+
+    public async Task<ApiKeyRecord?> FindApiKeyAsync(string hash, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        using var cmd = Command(c, null, "SELECT hash, user, scopes, created, name FROM api_keys WHERE hash = $h", ("$h", hash));
+        await using var r = await cmd.ExecuteReaderAsync(cancel);
+        return await r.ReadAsync(cancel)
+            ? new ApiKeyRecord(r.GetString(0), r.GetString(1), r.GetString(2).Split(' ', StringSplitOptions.RemoveEmptyEntries), DateTimeOffset.Parse(r.GetString(3), System.Globalization.CultureInfo.InvariantCulture), r.GetString(4))
+            : null;
+    }
+
+    private static async Task<IReadOnlyList<string>> OwnersAsync(SqliteConnection c, SqliteTransaction? tx, string lowerId, CancellationToken cancel)
+    {
+        using var cmd = Command(c, tx, "SELECT owner FROM owners WHERE lower_id = $id ORDER BY owner", ("$id", lowerId));
+        await using var r = await cmd.ExecuteReaderAsync(cancel);
+        var owners = new List<string>();
+        while (await r.ReadAsync(cancel))
+        {
+            owners.Add(r.GetString(0));
+        }
+        return owners;
+    }
+
+    private static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (name, value) in args)
+        {
+            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+        return cmd;
+    }
+
+    private static (string, object?)[] Parameters(PackageRecord r) =>
+    [
+        ("$id", r.Id), ("$version", r.Version), ("$lower_id", r.Id.ToLowerInvariant()), ("$lower_version", r.Version.ToLowerInvariant()),
+        ("$kind", r.Kind.ToString()), ("$listed", r.Listed ? 1 : 0), ("$prerelease", r.IsPrerelease ? 1 : 0), ("$published", r.Published.ToString("O")),
+        ("$downloads", r.Downloads), ("$description", r.Description), ("$authors", r.Authors), ("$tags", r.Tags), ("$manifest", r.ManifestJson),
+        ("$readme", r.Readme), ("$trunk_id", r.TrunkId), ("$trunk_sha256", r.TrunkSha256), ("$config_json", r.ConfigJson), ("$weights_sha256", r.WeightsSha256),
+        ("$language_code", r.LanguageCode), ("$bcp47", r.Bcp47), ("$iso639_3", r.Iso6393), ("$english_name", r.EnglishName), ("$autonym", r.Autonym),
+        ("$script", r.Script), ("$family", r.Family), ("$perplexity", r.Perplexity), ("$size", r.Size), ("$sha256", r.Sha256), ("$publisher", r.Publisher),
+    ];
+
+    private static async Task<IReadOnlyList<PackageRecord>> QueryAsync(SqliteConnection c, string sql, CancellationToken cancel, params (string, object?)[] args)
+    {
+        using var cmd = Command(c, null, sql, args);
+        await using var r = await cmd.ExecuteReaderAsync(cancel);
+        var list = new List<PackageRecord>();
+        while (await r.ReadAsync(cancel))
+        {
+            string? S(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+            list.Add(new PackageRecord
+            {
+                Id = r.GetString(0), Version = r.GetString(1), Kind = Enum.Parse<PackageKind>(r.GetString(4)), Listed = r.GetInt64(5) == 1,
+                IsPrerelease = r.GetInt64(6) == 1, Published = DateTimeOffset.Parse(r.GetString(7), System.Globalization.CultureInfo.InvariantCulture),
+                Downloads = r.GetInt64(8), Description = r.GetString(9), Authors = r.GetString(10), Tags = r.GetString(11), ManifestJson = r.GetString(12),
+                Readme = S(13), TrunkId = S(14), TrunkSha256 = S(15), ConfigJson = S(16), WeightsSha256 = S(17), LanguageCode = S(18), Bcp47 = S(19),
+                Iso6393 = S(20), EnglishName = S(21), Autonym = S(22), Script = S(23), Family = S(24), Perplexity = r.IsDBNull(25) ? null : r.GetDouble(25),
+                Size = r.GetInt64(26), Sha256 = r.GetString(27), Publisher = r.GetString(28),
+            });
+        }
+        return list;
+    }
+}
+
+public static class SqliteMetadataExtensions
+{
+    /// <summary>Registers the SQLite index from a configuration section (Database:ConnectionString).</summary>
+    public static IServiceCollection AddSqliteMetadata(this IServiceCollection services, IConfiguration section)
+    {
+        var options = section.Get<SqliteMetadataOptions>() ?? new SqliteMetadataOptions();
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            throw new InvalidOperationException("Database:ConnectionString is required for the Sqlite metadata store");
+        }
+        return services.AddSingleton<IMetadataStore>(new SqliteMetadataStore(options));
+    }
+}

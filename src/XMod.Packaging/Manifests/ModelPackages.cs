@@ -1,0 +1,132 @@
+using System.Globalization;
+using XMod.Packaging.Checkpoints;
+using XMod.Packaging.Languages;
+
+using XMod.Packaging.Nupkg;
+
+namespace XMod.Packaging.Manifests;
+
+/// <summary>
+/// Package directories cut from a model directory: the trunk (config, weights, tokenizer) ships
+/// once, and every pre-trained language becomes a language package of its own, bound to the
+/// trunk by the weights' sha256.
+/// </summary>
+public static class ModelPackages
+{
+    public static string Trunk(string modelDir, string trunkId, string version, string outDir, IReadOnlyDictionary<string, string>? provenance = null)
+    {
+        PackageIds.Check(trunkId, "trunk id");
+        var config = XModConfig.Load(Path.Combine(modelDir, ModelFiles.Config));
+        Stage(outDir, staging =>
+        {
+            File.Copy(Path.Combine(modelDir, ModelFiles.Config), Path.Combine(staging, ModelFiles.Config));
+            File.Copy(Path.Combine(modelDir, ModelFiles.Trunk), Path.Combine(staging, ModelFiles.Trunk));
+            CopyDirectory(Path.Combine(modelDir, ModelFiles.TokenizerDir), Path.Combine(staging, ModelFiles.TokenizerDir));
+            var languages = string.Join(", ", config.Languages);
+            File.WriteAllText(Path.Combine(staging, "README.md"), $"""
+                # {trunkId}
+
+                An X-MOD trunk ({(config.SharedModule ? "SHARED baseline" : "X-MOD")}): {config.NumLayers} layers x {config.HiddenSize}, {config.NumHeads} heads,
+                FFN {config.IntermediateSize}, bottleneck {config.BottleneckSize}, vocabulary {config.VocabSize}, {(config.PreNorm ? "pre" : "post")}-norm.
+                Pre-trained languages: {languages}; each is a language package of its own (`lang-xx`).
+                Languages added later are trained on this trunk with its weights frozen.
+                """);
+            new PackageManifest
+            {
+                Kind = PackageKind.Trunk,
+                Id = trunkId,
+                Version = version,
+                Description = $"X-MOD trunk {trunkId}: {config.NumLayers} x {config.HiddenSize}, pre-trained on {config.Languages.Count} languages",
+                Files = PackageManifest.Inventory(staging),
+                Provenance = provenance ?? new Dictionary<string, string>(),
+            }.Save(staging);
+        });
+        return outDir;
+    }
+
+    /// <summary>A pre-trained language's module as a language package.</summary>
+    public static string Language(string modelDir, string trunkId, string code, string version, string outDir,
+        IReadOnlyDictionary<string, double>? metrics = null, IReadOnlyDictionary<string, string>? provenance = null)
+    {
+        var config = XModConfig.Load(Path.Combine(modelDir, ModelFiles.Config));
+        if (!config.Languages.Contains(code))
+        {
+            throw new PackagingException($"{modelDir} has no language '{code}' (it has {string.Join(", ", config.Languages)})");
+        }
+        if (config.SharedModule)
+        {
+            throw new PackagingException("a SHARED trunk's languages share its one module; they are not packaged separately");
+        }
+        var info = LanguageCatalog.Find(code);
+        var description = info is null
+            ? new LanguageDescription(code, code.Split('_')[0], code.Split('_')[0], code, code, "Zyyy", "unknown")
+            : new LanguageDescription(info.Code, info.Bcp47, info.Iso6393, info.EnglishName, info.Autonym, info.Script, info.Family);
+        var trunkSha = PackageManifest.Sha256Of(Path.Combine(modelDir, ModelFiles.Trunk));
+        Stage(outDir, staging =>
+        {
+            File.Copy(ModelFiles.Module(modelDir, code), Path.Combine(staging, ModelFiles.LanguageModule));
+            var ppl = metrics?.TryGetValue("heldout_perplexity", out var p) == true ? p.ToString("F2", CultureInfo.InvariantCulture) : "not measured";
+            File.WriteAllText(Path.Combine(staging, "README.md"), $"""
+                # {description.EnglishName} ({description.Autonym}) for {trunkId}
+
+                The {description.EnglishName} modules pre-trained with the X-MOD trunk `{trunkId}` (weights sha256 `{trunkSha}`):
+                one bottleneck per layer ({config.NumLayers} x {config.HiddenSize} -> {config.BottleneckSize} -> {config.HiddenSize}), using the trunk's vocabulary.
+
+                | | |
+                |---|---|
+                | language | {description.EnglishName}, {description.Autonym} (`{description.Code}`, BCP-47 `{description.Bcp47}`, ISO 639-3 `{description.Iso6393}`) |
+                | script, family | {description.Script}, {description.Family} |
+                | held-out MLM perplexity | {ppl} |
+                """);
+            new PackageManifest
+            {
+                Kind = PackageKind.Language,
+                Id = "lang-" + description.Bcp47.ToLowerInvariant().Split('-')[0],
+                Version = version,
+                Description = $"{description.EnglishName} ({description.Autonym}) for the X-MOD trunk {trunkId}",
+                Trunk = new TrunkReference(trunkId, "*", trunkSha),
+                Language = description,
+                Files = PackageManifest.Inventory(staging),
+                Provenance = provenance ?? new Dictionary<string, string> { ["origin"] = "pre-trained with the trunk" },
+                Metrics = metrics ?? new Dictionary<string, double>(),
+            }.Save(staging);
+        });
+        return outDir;
+    }
+
+    private static void Stage(string outDir, Action<string> write)
+    {
+        var full = Path.GetFullPath(outDir);
+        var staging = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            write(staging);
+            if (Directory.Exists(full))
+            {
+                Directory.Delete(full, recursive: true);
+            }
+            Directory.Move(staging, full);
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        if (!Directory.Exists(from))
+        {
+            return;
+        }
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from))
+        {
+            File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+        }
+    }
+}

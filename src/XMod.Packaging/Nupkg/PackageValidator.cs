@@ -1,0 +1,391 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using System.Xml;
+using System.Xml.Linq;
+using NuGet.Versioning;
+using XMod.Packaging.Checkpoints;
+using XMod.Packaging.Manifests;
+using XMod.Packaging.SafeTensors;
+
+namespace XMod.Packaging.Nupkg;
+
+/// <summary>Limits a pushed package must respect.</summary>
+public sealed record PackageLimits
+{
+    public long MaxPackageBytes { get; init; } = 2L << 30;
+    public long MaxExpandedBytes { get; init; } = 4L << 30;
+    public int MaxEntries { get; init; } = 1000;
+    public long MaxSafeTensorsHeaderBytes { get; init; } = SafeTensorsFile.MaxHeaderBytes;
+}
+
+/// <summary>A package that passed every check.</summary>
+public sealed record ValidatedPackage(
+    string Id, NuGetVersion Version, PackageKind Kind, PackageManifest Manifest, string Description, string Authors,
+    IReadOnlyList<string> Tags, XModConfig? TrunkConfig, long Size, string Sha256);
+
+/// <summary>The one reason a package was refused (the hub answers 400 with it).</summary>
+public sealed class PackageValidationException(string message) : XModException(message);
+
+/// <summary>
+/// Checks a pushed .nupkg completely before anything is stored: a well-formed zip without path
+/// traversal within size and expanded-size limits; a nuspec with id, SemVer version and an XMod
+/// package type; an xmod.json that follows the schema and agrees with the nuspec; every file's
+/// sha256; safetensors headers (length cap, offsets in bounds, no overlap, known dtypes); and tensor
+/// names and shapes consistent with the declared trunk's config.
+/// </summary>
+public static partial class PackageValidator
+{
+    /// <param name="trunkConfig">Finds the config of a trunk the hub has (by id and weights sha256), or null.</param>
+    public static ValidatedPackage Validate(Stream nupkg, PackageLimits limits, Func<TrunkReference, XModConfig?> trunkConfig)
+    {
+        var size = nupkg.Length;
+        if (size > limits.MaxPackageBytes)
+        {
+            Fail($"the package is {size:N0} bytes; the limit is {limits.MaxPackageBytes:N0}");
+        }
+        nupkg.Position = 0;
+        var sha = Convert.ToHexStringLower(SHA256.HashData(nupkg));
+        nupkg.Position = 0;
+        ZipArchive zip;
+        try
+        {
+            zip = new ZipArchive(nupkg, ZipArchiveMode.Read, leaveOpen: true);
+            _ = zip.Entries.Count;
+        }
+        catch (InvalidDataException)
+        {
+            throw new PackageValidationException("the package is not a valid zip archive (.nupkg)");
+        }
+        using (zip)
+        {
+            var entries = CheckEntries(zip, limits);
+            var (id, version, description, authors, tags, packageType) = ReadNuspec(entries);
+            var manifest = ReadManifest(entries);
+            var kind = PackageIds.KindOfPackageType(packageType)
+                ?? throw new PackageValidationException($"package type '{packageType}' is not one of XModTrunk, XModLanguage, XModTask");
+            CheckManifest(manifest, kind, id, version);
+            CheckFiles(manifest, entries, limits);
+            XModConfig? config = null;
+            if (kind == PackageKind.Trunk)
+            {
+                config = CheckTrunk(entries);
+            }
+            else
+            {
+                config = trunkConfig(manifest.Trunk!)
+                    ?? throw new PackageValidationException($"trunk '{manifest.Trunk!.Id}' with weights sha256 {manifest.Trunk.Sha256} is not on this hub: publish the trunk first");
+                if (kind == PackageKind.Language)
+                {
+                    CheckLanguageTensors(manifest, entries, config);
+                }
+            }
+            return new ValidatedPackage(id, version, kind, manifest, description, authors, tags, kind == PackageKind.Trunk ? config : null, size, sha);
+        }
+    }
+
+    private static Dictionary<string, ZipArchiveEntry> CheckEntries(ZipArchive zip, PackageLimits limits)
+    {
+        if (zip.Entries.Count > limits.MaxEntries)
+        {
+            Fail($"the package has {zip.Entries.Count} entries; the limit is {limits.MaxEntries}");
+        }
+        var entries = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
+        long expanded = 0;
+        foreach (var e in zip.Entries)
+        {
+            var name = e.FullName;
+            if (name.Length == 0 || name.StartsWith('/') || name.Contains('\\') || name.Contains(':') || name.Split('/').Any(p => p is ".." or "."))
+            {
+                Fail($"entry '{name}' has an unsafe path (absolute, '..', '.', '\\' or ':')");
+            }
+            if (!entries.TryAdd(name, e))
+            {
+                Fail($"entry '{name}' appears twice");
+            }
+            expanded += e.Length;
+            if (expanded > limits.MaxExpandedBytes)
+            {
+                Fail($"the package expands to more than {limits.MaxExpandedBytes:N0} bytes");
+            }
+        }
+        return entries;
+    }
+
+    private static (string Id, NuGetVersion Version, string Description, string Authors, IReadOnlyList<string> Tags, string PackageType) ReadNuspec(
+        Dictionary<string, ZipArchiveEntry> entries)
+    {
+        var nuspecs = entries.Keys.Where(n => !n.Contains('/') && n.EndsWith(".nuspec", StringComparison.OrdinalIgnoreCase)).ToList();
+        if (nuspecs.Count != 1)
+        {
+            Fail(nuspecs.Count == 0 ? "the package has no .nuspec at its root" : "the package has more than one .nuspec");
+        }
+        XDocument doc;
+        try
+        {
+            using var s = entries[nuspecs[0]].Open();
+            using var reader = XmlReader.Create(s, new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null, MaxCharactersInDocument = 1_000_000 });
+            doc = XDocument.Load(reader);
+        }
+        catch (XmlException e)
+        {
+            throw new PackageValidationException($"the nuspec is not valid XML: {e.Message}");
+        }
+        var metadata = doc.Root?.Elements().FirstOrDefault(e => e.Name.LocalName == "metadata")
+            ?? throw new PackageValidationException("the nuspec has no <metadata>");
+        string? Field(string name) => metadata.Elements().FirstOrDefault(e => e.Name.LocalName == name)?.Value.Trim();
+        var id = Field("id") ?? throw new PackageValidationException("the nuspec has no <id>");
+        if (!PackageIds.IsValid(id))
+        {
+            Fail($"nuspec id '{id}' is not a valid package id");
+        }
+        if (!NuGetVersion.TryParse(Field("version"), out var version))
+        {
+            Fail($"nuspec version '{Field("version")}' is not a SemVer version");
+        }
+        var types = metadata.Elements().Where(e => e.Name.LocalName == "packageTypes").Elements().Select(e => e.Attribute("name")?.Value ?? "").ToList();
+        if (types.Count != 1)
+        {
+            Fail("the nuspec must declare exactly one package type (XModTrunk, XModLanguage or XModTask)");
+        }
+        var tags = (Field("tags") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return (id, version!, Field("description") ?? "", Field("authors") ?? "", tags, types[0]);
+    }
+
+    private static PackageManifest ReadManifest(Dictionary<string, ZipArchiveEntry> entries)
+    {
+        if (!entries.TryGetValue(NupkgWriter.ContentRoot + PackageManifest.FileName, out var entry))
+        {
+            throw new PackageValidationException($"the package has no {NupkgWriter.ContentRoot}{PackageManifest.FileName}");
+        }
+        if (entry.Length > 10_000_000)
+        {
+            Fail($"{PackageManifest.FileName} is larger than 10 MB");
+        }
+        try
+        {
+            using var s = entry.Open();
+            return JsonSerializer.Deserialize<PackageManifest>(s) ?? throw new PackageValidationException($"{PackageManifest.FileName} is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new PackageValidationException($"{PackageManifest.FileName} does not follow the manifest schema: {e.Message}");
+        }
+    }
+
+    private static void CheckManifest(PackageManifest m, PackageKind kind, string id, NuGetVersion version)
+    {
+        if (m.Schema != 1)
+        {
+            Fail($"manifest schema {m.Schema} is not supported (1)");
+        }
+        if (m.Kind != kind)
+        {
+            Fail($"the manifest says {m.Kind}, the nuspec's package type says {kind}");
+        }
+        if (!NuGetVersion.TryParse(m.Version, out var mv) || mv != version)
+        {
+            Fail($"the manifest's version '{m.Version}' differs from the nuspec's {version}");
+        }
+        if (kind != PackageKind.Trunk)
+        {
+            if (m.Trunk is null || !Sha256Pattern().IsMatch(m.Trunk.Sha256 ?? "") || !PackageIds.IsValid(m.Trunk.Id ?? "") || VersionRange.TryParse(m.Trunk.VersionRange ?? "", out _) is false && m.Trunk.VersionRange != "*")
+            {
+                Fail("the manifest must name its trunk: id, version range and the trunk weights' sha256 (64 hex digits)");
+            }
+        }
+        var expectedId = kind == PackageKind.Trunk ? m.Id : $"{m.Trunk!.Id}.{m.Id}";
+        if (!string.Equals(expectedId, id, StringComparison.OrdinalIgnoreCase))
+        {
+            Fail($"the nuspec id '{id}' should be '{expectedId}' (the manifest's id{(kind == PackageKind.Trunk ? "" : ", qualified by its trunk")})");
+        }
+        if (kind == PackageKind.Language)
+        {
+            var l = m.Language ?? throw new PackageValidationException("a language package's manifest needs its language (code, bcp47, iso639_3, names, script, family)");
+            if (string.IsNullOrWhiteSpace(l.Code) || !Bcp47Pattern().IsMatch(l.Bcp47 ?? "") || !Iso6393Pattern().IsMatch(l.Iso6393 ?? "")
+                || !ScriptPattern().IsMatch(l.Script ?? "") || string.IsNullOrWhiteSpace(l.EnglishName) || string.IsNullOrWhiteSpace(l.Autonym)
+                || string.IsNullOrWhiteSpace(l.Family))
+            {
+                Fail($"language '{l.Code}': code, BCP-47 tag, ISO 639-3 code (3 letters), names, ISO 15924 script (4 letters) and family are required");
+            }
+            if (!m.Id.StartsWith("lang-", StringComparison.Ordinal))
+            {
+                Fail($"a language package's id starts with lang- (got '{m.Id}')");
+            }
+        }
+        if (kind == PackageKind.Task && m.Task is null)
+        {
+            Fail("a task package's manifest needs its task (kind, labels, source language)");
+        }
+        foreach (var (name, value) in m.Metrics)
+        {
+            if (!double.IsFinite(value))
+            {
+                Fail($"metric '{name}' is not a finite number");
+            }
+        }
+    }
+
+    private static void CheckFiles(PackageManifest m, Dictionary<string, ZipArchiveEntry> entries, PackageLimits limits)
+    {
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in m.Files)
+        {
+            if (!listed.Add(f.Path))
+            {
+                Fail($"the manifest lists {f.Path} twice");
+            }
+            if (!entries.TryGetValue(NupkgWriter.ContentRoot + f.Path, out var entry))
+            {
+                Fail($"the manifest lists {f.Path}, which the package does not contain");
+            }
+            using var s = entry!.Open();
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[1 << 16];
+            long total = 0;
+            int n;
+            while ((n = s.Read(buffer)) > 0)
+            {
+                total += n;
+                if (total > limits.MaxExpandedBytes)
+                {
+                    Fail($"{f.Path} expands beyond the limit");
+                }
+                hash.AppendData(buffer, 0, n);
+            }
+            if (total != f.Size || Convert.ToHexStringLower(hash.GetHashAndReset()) != f.Sha256)
+            {
+                Fail($"{f.Path} does not match the sha256 (or size) in the manifest");
+            }
+            if (f.Path.EndsWith(".safetensors", StringComparison.Ordinal))
+            {
+                SafeTensorsHeader(entry, f.Path, limits);
+            }
+        }
+        foreach (var name in entries.Keys.Where(n => n.StartsWith(NupkgWriter.ContentRoot, StringComparison.Ordinal) && !n.EndsWith('/')))
+        {
+            var rel = name[NupkgWriter.ContentRoot.Length..];
+            if (rel != PackageManifest.FileName && !listed.Contains(rel))
+            {
+                Fail($"{rel} is in the package but not in the manifest's file list");
+            }
+        }
+    }
+
+    /// <summary>Validates a safetensors entry's header and returns its tensors.</summary>
+    private static IReadOnlyList<TensorInfo> SafeTensorsHeader(ZipArchiveEntry entry, string path, PackageLimits limits)
+    {
+        using var s = entry.Open();
+        var lengthBytes = new byte[8];
+        if (s.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) < 8)
+        {
+            Fail($"{path}: too short for a safetensors file");
+        }
+        var headerLength = BitConverter.ToUInt64(lengthBytes);
+        if (headerLength > (ulong)Math.Min(limits.MaxSafeTensorsHeaderBytes, SafeTensorsFile.MaxHeaderBytes))
+        {
+            Fail($"{path}: safetensors header length {headerLength} exceeds the cap");
+        }
+        if (8 + (long)headerLength > entry.Length)
+        {
+            Fail($"{path}: safetensors header runs past the end of the file");
+        }
+        var head = new byte[8 + (int)headerLength];
+        lengthBytes.CopyTo(head, 0);
+        s.ReadExactly(head, 8, (int)headerLength);
+        try
+        {
+            var (tensors, _, _) = SafeTensorsFile.ParseHeader(path, head, entry.Length);
+            return tensors.Values.ToList();
+        }
+        catch (PackagingException e)
+        {
+            throw new PackageValidationException(e.Message);
+        }
+    }
+
+    private static XModConfig CheckTrunk(Dictionary<string, ZipArchiveEntry> entries)
+    {
+        if (!entries.TryGetValue(NupkgWriter.ContentRoot + "config.json", out var configEntry))
+        {
+            throw new PackageValidationException("a trunk package needs config.json");
+        }
+        XModConfig config;
+        try
+        {
+            using var s = configEntry.Open();
+            config = (JsonSerializer.Deserialize<XModConfig>(s) ?? throw new PackageValidationException("config.json is empty")).Validate();
+        }
+        catch (Exception e) when (e is JsonException or PackagingException)
+        {
+            throw new PackageValidationException($"config.json: {e.Message}");
+        }
+        if (!entries.TryGetValue(NupkgWriter.ContentRoot + "trunk.safetensors", out var weights))
+        {
+            throw new PackageValidationException("a trunk package needs trunk.safetensors");
+        }
+        var tensors = SafeTensorsHeader(weights, "trunk.safetensors", new PackageLimits()).ToDictionary(t => t.Name, StringComparer.Ordinal);
+        CheckShapes(XModLayout.Trunk(config), tensors, "trunk.safetensors", exact: true);
+        return config;
+    }
+
+    private static void CheckLanguageTensors(PackageManifest m, Dictionary<string, ZipArchiveEntry> entries, XModConfig config)
+    {
+        if (!entries.TryGetValue(NupkgWriter.ContentRoot + "module.safetensors", out var module))
+        {
+            throw new PackageValidationException("a language package needs module.safetensors");
+        }
+        var tensors = SafeTensorsHeader(module, "module.safetensors", new PackageLimits()).ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var code = m.Language!.Code;
+        var expected = new List<ParameterSpec>();
+        if (tensors.Keys.Any(k => XModLayout.ModuleKeyOf(k) is not null))
+        {
+            expected.AddRange(XModLayout.Module(config, config.SharedModule ? XModConfig.SharedModuleName : code));
+        }
+        if (tensors.TryGetValue(XModLayout.WordEmbeddings, out var word))
+        {
+            expected.AddRange(XModLayout.LanguageEmbeddings(config, word.Shape.FirstOrDefault()));
+        }
+        if (expected.Count == 0)
+        {
+            Fail($"module.safetensors holds neither modules for '{code}' nor embeddings");
+        }
+        CheckShapes(expected, tensors, "module.safetensors", exact: true);
+    }
+
+    private static void CheckShapes(IEnumerable<ParameterSpec> expected, Dictionary<string, TensorInfo> actual, string file, bool exact)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var spec in expected)
+        {
+            names.Add(spec.Name);
+            if (!actual.TryGetValue(spec.Name, out var t))
+            {
+                Fail($"{file}: missing tensor {spec.Name} {spec.ShapeString} that the trunk's config requires");
+            }
+            if (!t!.Shape.SequenceEqual(spec.Shape))
+            {
+                Fail($"{file}: tensor {spec.Name} has shape {t.ShapeString}; the trunk's config requires {spec.ShapeString}");
+            }
+        }
+        if (exact && actual.Keys.FirstOrDefault(k => !names.Contains(k)) is { } extra)
+        {
+            Fail($"{file}: tensor {extra} does not belong to this package for the trunk's config");
+        }
+    }
+
+    private static void Fail(string message) => throw new PackageValidationException(message);
+
+    [GeneratedRegex("^[0-9a-f]{64}$")]
+    private static partial Regex Sha256Pattern();
+
+    [GeneratedRegex("^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+    private static partial Regex Bcp47Pattern();
+
+    [GeneratedRegex("^[a-z]{3}$")]
+    private static partial Regex Iso6393Pattern();
+
+    [GeneratedRegex("^[A-Z][a-z]{3}$")]
+    private static partial Regex ScriptPattern();
+}

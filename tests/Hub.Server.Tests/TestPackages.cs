@@ -1,0 +1,79 @@
+using System.IO.Compression;
+using XMod.Packaging.Checkpoints;
+using XMod.Packaging.Manifests;
+using XMod.Packaging.Nupkg;
+using XMod.Packaging.SafeTensors;
+
+namespace XModHub.Server.Tests;
+
+/// <summary>
+/// Valid packages built without libtorch: a nano model directory whose tensors have every name
+/// and shape the layout requires (bytes from a seed, so trunks differ), cut into a trunk package
+/// and one language package per language, and packed.
+/// </summary>
+internal static class TestPackages
+{
+    public static XModConfig Config(params string[] languages) => XModConfig.Preset("nano") with { Languages = languages };
+
+    public static string ModelDir(string root, XModConfig config, int seed)
+    {
+        var dir = Path.Combine(root, $"model-{seed}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(Path.Combine(dir, ModelFiles.ModulesDir));
+        config.Save(Path.Combine(dir, ModelFiles.Config));
+        var rng = new Random(seed);
+        TensorEntry Entry(ParameterSpec s)
+        {
+            var bytes = new byte[s.Shape.Aggregate(1L, (a, b) => a * b) * 4];
+            rng.NextBytes(bytes);
+            return TensorEntry.FromBytes(s.Name, SafeTensorsDType.F32, s.Shape, bytes);
+        }
+        SafeTensorsWriter.Write(Path.Combine(dir, ModelFiles.Trunk), XModLayout.Trunk(config).Select(Entry).ToList());
+        foreach (var lang in config.Languages)
+        {
+            SafeTensorsWriter.Write(ModelFiles.Module(dir, lang), XModLayout.Module(config, lang).Select(Entry).ToList());
+        }
+        return dir;
+    }
+
+    /// <summary>Packs a trunk and its languages; returns the .nupkg paths (trunk first).</summary>
+    public static List<string> Build(string root, string trunkId, string version, int seed, params string[] languages)
+    {
+        var model = ModelDir(root, Config(languages), seed);
+        var outDir = Path.Combine(root, "nupkgs");
+        var packages = new List<string> { NupkgWriter.Pack(ModelPackages.Trunk(model, trunkId, version, Path.Combine(root, $"pkg-{trunkId}-{version}")), outDir, "tester") };
+        foreach (var lang in languages)
+        {
+            var dir = ModelPackages.Language(model, trunkId, lang, version, Path.Combine(root, $"pkg-{trunkId}-{lang}-{version}"),
+                new Dictionary<string, double> { ["heldout_perplexity"] = 10 + lang.Length });
+            packages.Add(NupkgWriter.Pack(dir, outDir, "tester"));
+        }
+        return packages;
+    }
+
+    /// <summary>The entries of a package, to be edited and re-zipped by <see cref="Zip"/>.</summary>
+    public static Dictionary<string, byte[]> Entries(string nupkg)
+    {
+        using var zip = ZipFile.OpenRead(nupkg);
+        return zip.Entries.ToDictionary(e => e.FullName, e =>
+        {
+            using var s = e.Open();
+            using var ms = new MemoryStream();
+            s.CopyTo(ms);
+            return ms.ToArray();
+        });
+    }
+
+    public static byte[] Zip(IEnumerable<KeyValuePair<string, byte[]>> entries)
+    {
+        using var ms = new MemoryStream();
+        using (var zip = new ZipArchive(ms, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var (name, data) in entries)
+            {
+                using var s = zip.CreateEntry(name).Open();
+                s.Write(data);
+            }
+        }
+        return ms.ToArray();
+    }
+}
