@@ -10,6 +10,7 @@ using XModHub.Client.Commands.FillMask;
 using XModHub.Client.Commands.FineTune;
 using XModHub.Client.Commands.HuggingFace;
 using XModHub.Client.Commands.Pretrain;
+using XModHub.Client.Commands.Serve;
 
 namespace XModHub.Client.Cli;
 
@@ -38,6 +39,7 @@ public static class CliApp
         root.Subcommands.Add(HuggingFaceDefinition.CreateImport(reporter));
         root.Subcommands.Add(HuggingFaceDefinition.CreateExport(reporter));
         root.Subcommands.Add(AddLanguageDefinition.Create(reporter));
+        root.Subcommands.Add(ServeDefinition.Create(reporter));
         foreach (var c in FineTuneDefinition.Create(reporter))
         {
             root.Subcommands.Add(c);

@@ -1,0 +1,53 @@
+using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using XModHub.Client.Cli;
+using XModHub.Server;
+
+namespace XModHub.Client.Commands.Serve;
+
+/// <summary>`xmod-hub serve [--port P] [--data DIR]`: the embedded hub (file-system packages, SQLite index).</summary>
+public static class ServeDefinition
+{
+    public static readonly Option<int> Port = new("--port") { Description = "Port to listen on (0 picks a free one)", DefaultValueFactory = _ => 5000 };
+    public static readonly Option<string> Data = new("--data") { Description = "Data directory (packages and index)", DefaultValueFactory = _ => "hub-data" };
+    public static readonly Option<string> Host = new("--host") { Description = "Address to bind (0.0.0.0 to serve other machines)", DefaultValueFactory = _ => "127.0.0.1" };
+
+    public static Command Create(IReporter reporter)
+    {
+        var command = new Command("serve", "Run a hub: a NuGet v3 feed of trunks and language modules, with a language browser");
+        command.Options.Add(Port);
+        command.Options.Add(Data);
+        command.Options.Add(Host);
+        command.SetAction(async (p, cancel) =>
+        {
+            var data = Path.GetFullPath(p.GetValue(Data)!);
+            var app = HubApp.Build(["--urls", $"http://{p.GetValue(Host)}:{p.GetValue(Port)}"], b => b.Configuration["Hub:DataDir"] = data);
+            await using (app)
+            {
+                await app.StartAsync(cancel);
+                var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+                reporter.Success($"hub listening on {address} (data in {data})");
+                reporter.Info($"  browse:  {address}/");
+                reporter.Info($"  feed:    {address}/v3/index.json   (NuGet v3: dotnet nuget push / dotnet package search --source ...)");
+                if (await HubApp.BootstrapAdminKeyAsync(app, cancel) is { } key)
+                {
+                    reporter.Info($"  admin API key: {key}   (saved to {Path.Combine(data, "admin-key")}; create publisher keys with POST /api/keys)");
+                }
+                reporter.Info("press Ctrl-C to stop");
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancel);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                await app.StopAsync(CancellationToken.None);
+            }
+            return 0;
+        });
+        return command;
+    }
+}
