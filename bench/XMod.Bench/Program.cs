@@ -16,7 +16,8 @@ return suite switch
     "xlingual" => CrossLingualBench.Run(Option("--work") ?? Path.Combine(Path.GetTempPath(), "xmod-bench-xlingual"),
         int.Parse(Option("--steps") ?? "400", System.Globalization.CultureInfo.InvariantCulture),
         int.Parse(Option("--languages") ?? "10", System.Globalization.CultureInfo.InvariantCulture)),
-    _ => Fail($"unknown suite '{suite}': use foundation, pretrain or xlingual"),
+    "hub" => await HubBench.RunAsync(Option("--nginx") ?? "/usr/sbin/nginx", rounds),
+    _ => Fail($"unknown suite '{suite}': use foundation, pretrain, xlingual or hub"),
 };
 
 static int Fail(string message)
