@@ -7,6 +7,14 @@ internal static class CliProcess
 {
     public sealed record Result(int ExitCode, string StdOut, string StdErr);
 
+    /// <summary>Runs the CLI with its own XMOD_HOME under <paramref name="home"/> and asserts it succeeded.</summary>
+    public static Result RunOk(string home, params string[] args)
+    {
+        var r = Run(new Dictionary<string, string> { ["XMOD_HOME"] = Path.Combine(home, "home") }, args);
+        Assert.True(r.ExitCode == 0, $"xmod-hub {string.Join(' ', args)} failed ({r.ExitCode}): {r.StdErr}{r.StdOut}");
+        return r;
+    }
+
     public static Result Run(IReadOnlyDictionary<string, string>? env, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")

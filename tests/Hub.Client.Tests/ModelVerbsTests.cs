@@ -9,12 +9,7 @@ public sealed class ModelVerbsTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private CliProcess.Result Run(params string[] args)
-    {
-        var r = CliProcess.Run(new Dictionary<string, string> { ["XMOD_HOME"] = Path.Combine(_dir, "home") }, args);
-        Assert.True(r.ExitCode == 0, $"xmod-hub {string.Join(' ', args)} failed ({r.ExitCode}): {r.StdErr}{r.StdOut}");
-        return r;
-    }
+    private CliProcess.Result Run(params string[] args) => CliProcess.RunOk(_dir, args);
 
     [Fact]
     public void CorpusPretrainEvaluateFillMaskEncodeAndHuggingFaceRoundTrip()
