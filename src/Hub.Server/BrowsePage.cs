@@ -81,7 +81,7 @@ internal static class BrowsePage
         html.Append("</dl></section><section><h2>Versions</h2><table><thead><tr><th>Version</th><th>Published</th><th>Downloads</th><th>Size</th><th>sha256</th></tr></thead><tbody>");
         foreach (var v in versions.AsEnumerable().Reverse())
         {
-            html.Append(CultureInfo.InvariantCulture, $"<tr{(v.Listed ? "" : " class=\"unlisted\"")}><td>{E(v.Version)}{(v.Listed ? "" : " (unlisted)")}</td><td>{v.Published:yyyy-MM-dd}</td><td class=\"num\">{v.Downloads}</td><td class=\"num\">{v.Size / 1e6:F1} MB</td><td><code>{E(v.Sha256[..16])}…</code></td></tr>");
+            html.Append(CultureInfo.InvariantCulture, $"<tr{(v.Listed ? "" : " class=\"unlisted\"")}><td>{E(v.Version)}{(v.Listed ? "" : " (unlisted)")}</td><td>{v.Published:yyyy-MM-dd}</td><td class=\"num\">{v.Downloads}</td><td class=\"num\">{Bytes(v.Size)}</td><td><code>{E(v.Sha256[..16])}…</code></td></tr>");
         }
         html.Append("</tbody></table></section>");
         html.Append("<section class=\"card\" id=\"model-card\"><h2>Model card</h2>");
@@ -89,6 +89,9 @@ internal static class BrowsePage
         html.Append("</section></main></body></html>");
         return Results.Content(html.ToString(), "text/html; charset=utf-8");
     }
+
+    private static string Bytes(long n) =>
+        n >= 1_000_000 ? $"{n / 1e6:F1} MB" : n >= 1000 ? $"{n / 1e3:F0} kB" : $"{n} B";
 
     private static string Select(string name, string label, IEnumerable<string> values, string? selected, bool includeAll)
     {

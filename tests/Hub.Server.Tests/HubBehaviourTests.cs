@@ -2,10 +2,11 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Xunit.Abstractions;
 
 namespace XModHub.Server.Tests;
 
-public sealed class HubBehaviourTests : IDisposable
+public sealed class HubBehaviourTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("xmod-hub-behaviour-").FullName;
 
@@ -125,6 +126,7 @@ public sealed class HubBehaviourTests : IDisposable
             Assert.Contains(expected, index);
         }
         Assert.True(new FileInfo(Path.Combine(screenshots, "browse.png")).Length > 10_000, "the screenshot is empty");
+        output.WriteLine($"screenshots of the browse page: {Path.Combine(screenshots, "browse.png")}, {Path.Combine(screenshots, "package.png")}");
         var filtered = Chromium(hub.BaseAddress + "?trunk=xmod-nano&script=Grek", null);
         Assert.Contains("Ελληνικά", filtered);
         Assert.DoesNotContain("Deutsch", filtered);
