@@ -38,6 +38,10 @@ public sealed class ServeTests
             Assert.Contains("PackagePublish/2.0.0", await http.GetStringAsync(address + "/v3/index.json"));
             Assert.Contains("XModHub", await http.GetStringAsync(address + "/"));
             Assert.True(File.Exists(Path.Combine(data, "hub.db")));
+
+            // SIGTERM stops it (as a service manager would).
+            Process.Start("kill", ["-TERM", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+            Assert.True(p.WaitForExit(TimeSpan.FromSeconds(20)), "serve ignored SIGTERM");
         }
         finally
         {

@@ -9,6 +9,7 @@ using XModHub.Client.Commands.Evaluate;
 using XModHub.Client.Commands.FillMask;
 using XModHub.Client.Commands.FineTune;
 using XModHub.Client.Commands.HuggingFace;
+using XModHub.Client.Commands.Packages;
 using XModHub.Client.Commands.Pretrain;
 using XModHub.Client.Commands.Serve;
 
@@ -40,6 +41,10 @@ public static class CliApp
         root.Subcommands.Add(HuggingFaceDefinition.CreateExport(reporter));
         root.Subcommands.Add(AddLanguageDefinition.Create(reporter));
         root.Subcommands.Add(ServeDefinition.Create(reporter));
+        foreach (var c in PackagesDefinition.Create(reporter))
+        {
+            root.Subcommands.Add(c);
+        }
         foreach (var c in FineTuneDefinition.Create(reporter))
         {
             root.Subcommands.Add(c);

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using XModHub.Client.Cli;
 using XModHub.Server;
 
@@ -24,10 +26,24 @@ public static class ServeDefinition
         command.SetAction(async (p, cancel) =>
         {
             var data = Path.GetFullPath(p.GetValue(Data)!);
-            var app = HubApp.Build(["--urls", $"http://{p.GetValue(Host)}:{p.GetValue(Port)}"], b => b.Configuration["Hub:DataDir"] = data);
+            var app = HubApp.Build(["--urls", $"http://{p.GetValue(Host)}:{p.GetValue(Port)}"], b =>
+            {
+                b.Configuration["Hub:DataDir"] = data;
+                // Start-up failures are reported as one line below, not as the host's stack trace.
+                b.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+                b.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+                b.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning); // our own lines say where it listens
+            });
             await using (app)
             {
-                await app.StartAsync(cancel);
+                try
+                {
+                    await app.StartAsync(cancel);
+                }
+                catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+                {
+                    throw new XMod.XModException($"port {p.GetValue(Port)} on {p.GetValue(Host)} is in use: choose another with --port (0 picks a free one)");
+                }
                 var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
                 reporter.Success($"hub listening on {address} (data in {data})");
                 reporter.Info($"  browse:  {address}/");
@@ -37,14 +53,8 @@ public static class ServeDefinition
                     reporter.Info($"  admin API key: {key}   (saved to {Path.Combine(data, "admin-key")}; create publisher keys with POST /api/keys)");
                 }
                 reporter.Info("press Ctrl-C to stop");
-                try
-                {
-                    await Task.Delay(Timeout.Infinite, cancel);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-                await app.StopAsync(CancellationToken.None);
+                // Ends on Ctrl-C and SIGTERM: the host's console lifetime turns both into a shutdown.
+                await app.WaitForShutdownAsync(cancel);
             }
             return 0;
         });

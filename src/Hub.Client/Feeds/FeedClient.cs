@@ -1,0 +1,129 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using NuGet.Versioning;
+using XMod;
+
+namespace XModHub.Client.Feeds;
+
+public sealed record SearchHit(string Id, string Version, string Description, long Downloads, IReadOnlyList<string> Tags, IReadOnlyList<string> PackageTypes, string Source);
+
+/// <summary>
+/// A NuGet v3 client for what xmod-hub needs (the NuGet.Protocol package does not restore here):
+/// the service index, versions and downloads (PackageBaseAddress/3.0.0), search, and push
+/// (PackagePublish/2.0.0). Works against XModHub and any plain NuGet v3 feed.
+/// </summary>
+public sealed class FeedClient(HttpClient http, FeedSource source)
+{
+    private Dictionary<string, string>? _resources;
+
+    public FeedSource Source { get; } = source;
+
+    private async Task<string> ResourceAsync(string type, CancellationToken cancel)
+    {
+        if (_resources is null)
+        {
+            using var doc = JsonDocument.Parse(await GetStringAsync(Source.Url, cancel));
+            _resources = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var r in doc.RootElement.GetProperty("resources").EnumerateArray())
+            {
+                _resources.TryAdd(r.GetProperty("@type").GetString()!, r.GetProperty("@id").GetString()!);
+            }
+        }
+        foreach (var candidate in new[] { type, type + "/3.0.0", type + "/3.0.0-rc", type + "/3.0.0-beta" })
+        {
+            if (_resources.TryGetValue(candidate, out var url))
+            {
+                return url.TrimEnd('/');
+            }
+        }
+        throw new XModException($"{Source.Name} ({Source.Url}) offers no {type}");
+    }
+
+    /// <summary>Every version the feed has of <paramref name="id"/>, oldest first; empty when it has none.</summary>
+    public async Task<IReadOnlyList<NuGetVersion>> VersionsAsync(string id, CancellationToken cancel)
+    {
+        var baseUrl = await ResourceAsync("PackageBaseAddress/3.0.0", cancel);
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, $"{baseUrl}/{id.ToLowerInvariant()}/index.json"), cancel);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return [];
+        }
+        await EnsureAsync(response, cancel);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancel));
+        return doc.RootElement.GetProperty("versions").EnumerateArray().Select(v => NuGetVersion.Parse(v.GetString()!)).Order().ToList();
+    }
+
+    /// <summary>Opens the package download; the caller reads (and verifies) the stream.</summary>
+    public async Task<(Stream Content, long? Length)> DownloadAsync(string id, NuGetVersion version, CancellationToken cancel)
+    {
+        var baseUrl = await ResourceAsync("PackageBaseAddress/3.0.0", cancel);
+        var (lid, lv) = (id.ToLowerInvariant(), version.ToNormalizedString().ToLowerInvariant());
+        var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, $"{baseUrl}/{lid}/{lv}/{lid}.{lv}.nupkg"), cancel, HttpCompletionOption.ResponseHeadersRead);
+        await EnsureAsync(response, cancel);
+        return (await response.Content.ReadAsStreamAsync(cancel), response.Content.Headers.ContentLength);
+    }
+
+    public async Task<IReadOnlyList<SearchHit>> SearchAsync(string query, string? packageType, int take, CancellationToken cancel)
+    {
+        var url = await ResourceAsync("SearchQueryService", cancel);
+        var q = $"{url}?q={Uri.EscapeDataString(query)}&take={take}&prerelease=true&semVerLevel=2.0.0" + (packageType is null ? "" : $"&packageType={packageType}");
+        using var doc = JsonDocument.Parse(await GetStringAsync(q, cancel));
+        return doc.RootElement.GetProperty("data").EnumerateArray().Select(d => new SearchHit(
+            d.GetProperty("id").GetString()!,
+            d.GetProperty("version").GetString()!,
+            d.TryGetProperty("description", out var desc) ? desc.GetString() ?? "" : "",
+            d.TryGetProperty("totalDownloads", out var dl) ? dl.GetInt64() : 0,
+            d.TryGetProperty("tags", out var tags) && tags.ValueKind == JsonValueKind.Array ? tags.EnumerateArray().Select(t => t.GetString()!).ToList() : [],
+            d.TryGetProperty("packageTypes", out var types) ? types.EnumerateArray().Select(t => t.GetProperty("name").GetString()!).ToList() : [],
+            Source.Name)).ToList();
+    }
+
+    /// <summary>Pushes a .nupkg; returns the hub's message. Failures (400, 401, 403, 409) become one-line errors.</summary>
+    public async Task<string> PushAsync(string nupkg, CancellationToken cancel)
+    {
+        var url = await ResourceAsync("PackagePublish/2.0.0", cancel);
+        var key = Source.ApiKey ?? throw new XModException($"no API key for {Source.Name}: run 'xmod-hub source add {Source.Name} {Source.Url} --api-key KEY'");
+        await using var file = File.OpenRead(nupkg);
+        using var content = new MultipartFormDataContent { { new StreamContent(file) { Headers = { ContentType = new MediaTypeHeaderValue("application/octet-stream") } }, "package", Path.GetFileName(nupkg) } };
+        using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };
+        request.Headers.Add("X-NuGet-ApiKey", key);
+        using var response = await SendAsync(request, cancel);
+        var text = await response.Content.ReadAsStringAsync(cancel);
+        return response.StatusCode switch
+        {
+            HttpStatusCode.Created or HttpStatusCode.Accepted or HttpStatusCode.OK => text,
+            HttpStatusCode.Conflict => throw new XModException($"{Path.GetFileName(nupkg)}: {(text.Length > 0 ? text : "this version exists already")} (409)"),
+            HttpStatusCode.Unauthorized => throw new XModException($"{Source.Name} refused the API key (401): {text}"),
+            HttpStatusCode.Forbidden => throw new XModException($"{Source.Name} forbids this push (403): {text}"),
+            _ => throw new XModException($"{Source.Name} rejected {Path.GetFileName(nupkg)} ({(int)response.StatusCode}): {text}"),
+        };
+    }
+
+    private async Task<string> GetStringAsync(string url, CancellationToken cancel)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, url), cancel);
+        await EnsureAsync(response, cancel);
+        return await response.Content.ReadAsStringAsync(cancel);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancel, HttpCompletionOption option = HttpCompletionOption.ResponseContentRead)
+    {
+        try
+        {
+            return await http.SendAsync(request, option, cancel);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new XModException($"cannot reach {Source.Name} ({request.RequestUri}): {e.Message}; is the hub running? (or set XMOD_OFFLINE=1 to use the cache)");
+        }
+    }
+
+    private async Task EnsureAsync(HttpResponseMessage response, CancellationToken cancel)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new XModException($"{Source.Name}: {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancel)}".Trim());
+        }
+    }
+}
