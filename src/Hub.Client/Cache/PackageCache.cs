@@ -2,29 +2,18 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using NuGet.Versioning;
 using XMod;
 using XMod.Packaging;
+using XMod.Packaging.Caching;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
 
 namespace XModHub.Client.Cache;
 
-public sealed record InstalledPackage(
-    [property: JsonPropertyName("id")] string Id,
-    [property: JsonPropertyName("version")] string Version,
-    [property: JsonPropertyName("kind")] PackageKind Kind,
-    [property: JsonPropertyName("sha256")] string Sha256,
-    [property: JsonPropertyName("trunk")] string? Trunk,
-    [property: JsonPropertyName("trunk_sha256")] string? TrunkSha256,
-    [property: JsonPropertyName("language")] string? Language,
-    [property: JsonPropertyName("source")] string Source,
-    [property: JsonPropertyName("installed")] DateTimeOffset Installed);
-
 /// <summary>
-/// The local package cache (XMOD_HOME/cache), content-addressed like the Hugging Face cache:
+/// The local package cache (XMOD_HOME/cache), with its write side (installs, verify, prune), content-addressed like the Hugging Face cache:
 /// <code>
 /// blobs/sha256/{hash}               downloaded .nupkg files, named by their content
 /// packages/{id}/{version}/          the unpacked snapshot of a version (its files, verified)
@@ -34,22 +23,10 @@ public sealed record InstalledPackage(
 /// Downloads go to *.incomplete and snapshots are unpacked under a temporary name, then renamed:
 /// an interrupted install leaves nothing visible and the next one starts clean.
 /// </summary>
-public sealed class PackageCache(string home)
+public sealed class PackageCache(string home) : LocalCache(home)
 {
-    public string Root { get; } = Path.Combine(home, "cache");
-
     private string Blobs => Path.Combine(Root, "blobs", "sha256");
     private string Packages => Path.Combine(Root, "packages");
-    private string InstalledFile => Path.Combine(Root, "installed.json");
-
-    public string SnapshotDir(string id, string version) => Path.Combine(Packages, id.ToLowerInvariant(), version.ToLowerInvariant());
-
-    public IReadOnlyList<InstalledPackage> Installed() =>
-        File.Exists(InstalledFile) ? JsonSerializer.Deserialize<List<InstalledPackage>>(File.ReadAllText(InstalledFile)) ?? [] : [];
-
-    public InstalledPackage? Find(string id, string? version = null) =>
-        Installed().Where(p => string.Equals(p.Id, id, StringComparison.OrdinalIgnoreCase) && (version is null || string.Equals(p.Version, version, StringComparison.OrdinalIgnoreCase)))
-            .MaxBy(p => NuGetVersion.Parse(p.Version));
 
     private void SaveInstalled(IEnumerable<InstalledPackage> packages)
     {
@@ -271,10 +248,8 @@ public sealed class CacheLock : IDisposable
             try
             {
                 var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-                stream.SetLength(0);
-                var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                stream.Write(pid);
-                stream.Flush();
+                // The lock file itself cannot be read while locked; the holder's pid goes beside it.
+                File.WriteAllText(path + ".pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 return new CacheLock(stream);
             }
             catch (IOException) when (clock.Elapsed < limit)
@@ -283,7 +258,7 @@ public sealed class CacheLock : IDisposable
             }
             catch (IOException)
             {
-                var holder = File.Exists(path) ? TryRead(path) : "?";
+                var holder = TryRead(path + ".pid");
                 throw new XModException($"another xmod-hub (pid {holder}) has held {path} for {limit.TotalSeconds:F0} s; let it finish, or raise XMOD_LOCK_TIMEOUT");
             }
         }
@@ -293,9 +268,7 @@ public sealed class CacheLock : IDisposable
     {
         try
         {
-            using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            using var r = new StreamReader(s);
-            return r.ReadToEnd().Trim();
+            return File.ReadAllText(path).Trim();
         }
         catch (IOException)
         {

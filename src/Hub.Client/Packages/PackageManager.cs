@@ -2,6 +2,7 @@ using System.Diagnostics;
 using NuGet.Versioning;
 using XMod;
 using XMod.Packaging;
+using XMod.Packaging.Caching;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
 using XModHub.Client.Cache;

@@ -63,8 +63,11 @@ public sealed record XModConfig
 
     public string ModuleKeyFor(string language) => SharedModule ? SharedModuleName : language;
 
-    /// <summary>Checks invariants, naming the values that break them.</summary>
-    public XModConfig Validate()
+    /// <summary>
+    /// Checks invariants, naming the values that break them. A trunk opened before any language
+    /// is loaded (the runtime's case) has no languages yet: <paramref name="requireLanguages"/> false.
+    /// </summary>
+    public XModConfig Validate(bool requireLanguages = true)
     {
         void Require(bool ok, string message)
         {
@@ -83,7 +86,7 @@ public sealed record XModConfig
         Require(TypeVocabSize >= 1, $"type_vocab_size {TypeVocabSize} must be at least 1");
         Require(PadTokenId >= 0 && PadTokenId < VocabSize, $"pad_token_id {PadTokenId} is outside the vocabulary of {VocabSize}");
         Require(MaxPositions > PadTokenId + 2, $"max_position_embeddings {MaxPositions} leaves no room after padding_idx {PadTokenId}");
-        Require(Languages.Count > 0, "languages is empty");
+        Require(Languages.Count > 0 || !requireLanguages, "languages is empty");
         Require(Languages.Distinct(StringComparer.Ordinal).Count() == Languages.Count, "languages has duplicates");
         Require(!Languages.Contains(SharedModuleName) || SharedModule, $"'{SharedModuleName}' is reserved for the SHARED baseline's module");
         Require(DefaultLanguage is null || Languages.Contains(DefaultLanguage), $"default_language '{DefaultLanguage}' is not among the languages");

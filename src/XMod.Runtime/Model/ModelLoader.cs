@@ -6,7 +6,7 @@ namespace XMod.Runtime.Model;
 /// <summary>A model with its tokenizer (when it has one), opened from a model directory or a training run.</summary>
 public sealed class LoadedModel(XModModel model, XModTokenizer? tokenizer, string directory) : IDisposable
 {
-    private readonly Dictionary<string, XModTokenizer> _languageTokenizers = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, XModTokenizer> _languageTokenizers = new(StringComparer.Ordinal);
     private string? _trunkSha256;
 
     public XModModel Model { get; } = model;
@@ -32,13 +32,21 @@ public sealed class LoadedModel(XModModel model, XModTokenizer? tokenizer, strin
         var (code, tokenizer) = LanguagePackages.LoadInto(Model, TrunkSha256, moduleDir);
         if (tokenizer is not null)
         {
-            if (_languageTokenizers.Remove(code, out var old))
-            {
-                old.Dispose();
-            }
+            // A replaced tokenizer is left to the finalizer: a forward on another thread may still use it.
             _languageTokenizers[code] = tokenizer;
         }
         return code;
+    }
+
+    /// <summary>
+    /// Opens only the trunk of a model or trunk package directory; languages are added with
+    /// <see cref="AddLanguage"/>.
+    /// </summary>
+    public static LoadedModel OpenTrunk(string dir)
+    {
+        var model = ModelStore.LoadTrunk(dir);
+        var tokDir = Path.Combine(dir, ModelStore.TokenizerDir);
+        return new LoadedModel(model, System.IO.Directory.Exists(tokDir) ? XModTokenizer.Load(tokDir) : null, dir);
     }
 
     public static LoadedModel Open(string path, IReadOnlyCollection<string>? languages = null)

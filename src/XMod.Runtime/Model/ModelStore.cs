@@ -113,6 +113,30 @@ public static class ModelStore
         }
     }
 
+    /// <summary>
+    /// The trunk alone (config, trunk tensors), with no language loaded yet: languages come from
+    /// their own packages (<see cref="LanguagePackages"/>).
+    /// </summary>
+    public static XModModel LoadTrunk(string dir)
+    {
+        var config = XModConfig.Load(Path.Combine(dir, ConfigFile));
+        var trunk = ReadTensors(Path.Combine(dir, TrunkFile));
+        try
+        {
+            return XModModel.FromTensors(config with { Languages = config.SharedModule ? config.Languages : [] }, trunk,
+                config.SharedModule ? new Dictionary<string, IReadOnlyDictionary<string, Tensor>> { [XModConfig.SharedModuleName] = ReadTensors(ModuleFile(dir, XModConfig.SharedModuleName)) }
+                    : new Dictionary<string, IReadOnlyDictionary<string, Tensor>>(), dir);
+        }
+        catch
+        {
+            foreach (var t in trunk.Values)
+            {
+                t.Dispose();
+            }
+            throw;
+        }
+    }
+
     /// <summary>Reads one module file for a model with <paramref name="config"/>, checked strictly.</summary>
     public static LanguageModule LoadModule(string file, XModConfig config, string key)
     {

@@ -205,7 +205,7 @@ public sealed class XModModel : IDisposable
     public static XModModel FromTensors(XModConfig config, IReadOnlyDictionary<string, Tensor> trunk,
         IReadOnlyDictionary<string, IReadOnlyDictionary<string, Tensor>> modules, string source)
     {
-        config.Validate();
+        config.Validate(requireLanguages: modules.Count > 0);
         CheckExactly(XModLayout.Trunk(config), trunk, $"{source} (trunk)");
         foreach (var key in config.ModuleKeys)
         {
@@ -275,6 +275,31 @@ public sealed class XModModel : IDisposable
             _modules.TryGetValue(module.Key, out var old);
             _modules = _modules.SetItem(module.Key, module);
             return old;
+        }
+    }
+
+    /// <summary>
+    /// Removes a language (its module unless others share it, its own embeddings) while other
+    /// threads may be encoding: forwards already running keep the snapshot they started with.
+    /// The removed tensors go to the caller, who disposes them once those forwards are done.
+    /// </summary>
+    public (LanguageModule? Module, LanguageEmbeddings? Embeddings) RemoveLanguage(string language)
+    {
+        lock (_moduleLock)
+        {
+            if (!Config.Languages.Contains(language))
+            {
+                throw new XModException($"the model has no language '{language}' (it has {string.Join(", ", Config.Languages)})");
+            }
+            Config = Config with { Languages = Config.Languages.Where(l => l != language).ToList() };
+            LanguageModule? module = null;
+            if (!Config.SharedModule && _modules.TryGetValue(language, out module))
+            {
+                _modules = _modules.Remove(language);
+            }
+            _embeddings.TryGetValue(language, out var embeddings);
+            _embeddings = _embeddings.Remove(language);
+            return (module, embeddings);
         }
     }
 

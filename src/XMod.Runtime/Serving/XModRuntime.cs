@@ -1,0 +1,169 @@
+using Microsoft.Extensions.DependencyInjection;
+using XMod.Packaging;
+using XMod.Packaging.Caching;
+using XMod.Packaging.Languages;
+using XMod.Packaging.Manifests;
+using XMod.Runtime.Model;
+using XMod.Runtime.Tensors;
+using XMod.Runtime.Training;
+
+namespace XMod.Runtime.Serving;
+
+public sealed class XModRuntimeOptions
+{
+    /// <summary>XMOD_HOME: where installed packages are (default: XMOD_HOME or ~/.xmod).</summary>
+    public string Home { get; set; } = XModPaths.Home;
+
+    /// <summary>The installed trunk to open (its package id).</summary>
+    public string Trunk { get; set; } = "";
+
+    /// <summary>A trunk version (default: the newest installed).</summary>
+    public string? TrunkVersion { get; set; }
+
+    /// <summary>Languages to load when the runtime opens (more can be loaded later).</summary>
+    public IList<string> Languages { get; set; } = [];
+}
+
+/// <summary>
+/// The runtime an application holds: the trunk opened once from the local cache, languages loaded
+/// and unloaded while other threads keep encoding (each forward runs on the snapshot of modules it
+/// started with), and memory that grows only by each language's own tensors. A module built for
+/// another trunk, or with the wrong shapes, is refused with the reason.
+/// </summary>
+public sealed class XModRuntime : IDisposable
+{
+    private readonly LocalCache _cache;
+    private readonly LoadedModel _loaded;
+    private readonly object _loadLock = new();
+
+    private XModRuntime(LocalCache cache, LoadedModel loaded, InstalledPackage trunk)
+    {
+        _cache = cache;
+        _loaded = loaded;
+        Trunk = trunk;
+        _loaded.Model.Training = false;
+    }
+
+    public InstalledPackage Trunk { get; }
+
+    public XModModel Model => _loaded.Model;
+
+    public IReadOnlyList<string> Languages => _loaded.Model.Languages;
+
+    public static XModRuntime Open(XModRuntimeOptions options)
+    {
+        var cache = new LocalCache(options.Home);
+        var trunk = cache.Find(options.Trunk, options.TrunkVersion);
+        if (trunk is null || trunk.Kind != PackageKind.Trunk)
+        {
+            throw new XModException($"trunk {options.Trunk}{(options.TrunkVersion is null ? "" : " " + options.TrunkVersion)} is not installed in {cache.Root}: run 'xmod-hub install {options.Trunk}'");
+        }
+        var runtime = new XModRuntime(cache, LoadedModel.OpenTrunk(cache.SnapshotDir(trunk.Id, trunk.Version)), trunk);
+        try
+        {
+            foreach (var l in options.Languages)
+            {
+                runtime.LoadLanguage(l);
+            }
+            return runtime;
+        }
+        catch
+        {
+            runtime.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loads an installed language package of this trunk (de, lang-de, de_DE or a package directory); returns its code.</summary>
+    public string LoadLanguage(string language)
+    {
+        string dir;
+        if (Directory.Exists(language) && File.Exists(Path.Combine(language, PackageManifest.FileName)))
+        {
+            dir = language;
+        }
+        else
+        {
+            var code = language.StartsWith("lang-", StringComparison.Ordinal) ? language[5..] : language;
+            var info = LanguageCatalog.Find(code);
+            var installed = _cache.FindLanguage(Trunk.TrunkSha256!, info?.Code ?? code)
+                ?? _cache.FindLanguage(Trunk.TrunkSha256!, info?.Bcp47.Split('-')[0] ?? code)
+                ?? throw new XModException($"no {language} for trunk {Trunk.Id} {Trunk.Version} is installed: run 'xmod-hub install lang-{info?.Bcp47.ToLowerInvariant().Split('-')[0] ?? code} --trunk {Trunk.Id}'");
+            dir = _cache.SnapshotDir(installed.Id, installed.Version);
+        }
+        lock (_loadLock)
+        {
+            var manifest = PackageManifest.Load(dir);
+            if (manifest.Language is { } l && _loaded.Model.Languages.Contains(l.Code))
+            {
+                return l.Code; // already loaded
+            }
+            return _loaded.AddLanguage(dir);
+        }
+    }
+
+    /// <summary>Unloads a language; forwards already running finish with it, later ones refuse it.</summary>
+    public void UnloadLanguage(string language)
+    {
+        lock (_loadLock)
+        {
+            // Not disposed here: a forward that started before may still read them (it holds them
+            // through its routing snapshot); once none does, their finalizers free the memory.
+            _ = _loaded.Model.RemoveLanguage(LanguageCatalog.Find(language)?.Code ?? language);
+        }
+    }
+
+    /// <summary>The last hidden state of a text: one row of H values per token.</summary>
+    public float[][] Encode(string text, string language)
+    {
+        var code = Code(language);
+        var ids = _loaded.TokenizerFor(code).Encode(text, Model.Config.MaxSequenceLength).Select(i => (long)i).ToArray();
+        using var scope = DisposeScope.Begin();
+        using var inference = Torch.InferenceMode();
+        var values = Model.Encode(Tensor.From(ids, 1, ids.Length), null, [code]).ToArray<float>();
+        var h = Model.Config.HiddenSize;
+        return Enumerable.Range(0, ids.Length).Select(t => values.AsSpan(t * h, h).ToArray()).ToArray();
+    }
+
+    public IReadOnlyList<IReadOnlyList<MaskPrediction>> FillMask(string text, string language, int topK = 5)
+    {
+        var code = Code(language);
+        return Evaluator.FillMask(Model, _loaded.TokenizerFor(code), text, code, topK);
+    }
+
+    /// <summary>Held-out MLM perplexity of texts in a language (fixed masking, comparable between languages' runs).</summary>
+    public LanguagePerplexity Perplexity(IEnumerable<string> texts, string language, int length = 128)
+    {
+        var code = Code(language);
+        var tokenizer = _loaded.TokenizerFor(code);
+        var stream = texts.SelectMany(t => tokenizer.EncodePieces(t).Append(Tokenization.XModTokenizer.Eos)).ToArray();
+        var streams = TokenStreams.FromArrays(new Dictionary<string, int[]> { [code] = stream });
+        return Evaluator.Perplexity(Model, tokenizer, streams, [code], Math.Min(length, Model.Config.MaxSequenceLength))[0];
+    }
+
+    private string Code(string language)
+    {
+        var code = LanguageCatalog.Find(language)?.Code ?? language;
+        return Model.Languages.Contains(code) ? code : Model.Languages.Contains(language) ? language
+            : throw new XModException($"language '{language}' is not loaded (loaded: {string.Join(", ", Model.Languages)}); call LoadLanguage first");
+    }
+
+    public void Dispose() => _loaded.Dispose();
+}
+
+public static class XModRuntimeServiceCollectionExtensions
+{
+    /// <summary>Registers one <see cref="XModRuntime"/> for the application, opened on first use.</summary>
+    public static IServiceCollection AddXModRuntime(this IServiceCollection services, Action<XModRuntimeOptions> configure)
+    {
+        var options = new XModRuntimeOptions();
+        configure(options);
+        if (string.IsNullOrWhiteSpace(options.Trunk))
+        {
+            throw new XModException("AddXModRuntime: set options.Trunk to the installed trunk's id");
+        }
+        services.AddSingleton(options);
+        services.AddSingleton(sp => XModRuntime.Open(sp.GetRequiredService<XModRuntimeOptions>()));
+        return services;
+    }
+}
