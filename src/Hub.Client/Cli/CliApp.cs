@@ -11,6 +11,7 @@ using XModHub.Client.Commands.FineTune;
 using XModHub.Client.Commands.HuggingFace;
 using XModHub.Client.Commands.Packages;
 using XModHub.Client.Commands.Pretrain;
+using XModHub.Client.Commands.Quickstart;
 using XModHub.Client.Commands.Serve;
 
 namespace XModHub.Client.Cli;
@@ -41,6 +42,7 @@ public static class CliApp
         root.Subcommands.Add(HuggingFaceDefinition.CreateExport(reporter));
         root.Subcommands.Add(AddLanguageDefinition.Create(reporter));
         root.Subcommands.Add(ServeDefinition.Create(reporter));
+        root.Subcommands.Add(QuickstartDefinition.Create(reporter));
         foreach (var c in PackagesDefinition.Create(reporter))
         {
             root.Subcommands.Add(c);

@@ -189,7 +189,7 @@ public static class LanguageExtender
                 ["created"] = DateTimeOffset.UtcNow.ToString("O", inv),
                 ["tool"] = "xmod-hub " + typeof(LanguageExtender).Assembly.GetName().Version,
             };
-            var trunkId = options.TrunkId ?? Path.GetFileName(Path.GetFullPath(trunkDir).TrimEnd('/'));
+            var trunkId = options.TrunkId ?? DefaultTrunkId(trunkDir);
             var metrics = new Dictionary<string, double> { ["heldout_perplexity"] = perplexity };
             File.WriteAllText(Path.Combine(staging, "README.md"), ModelCard(description, trunkId, trunkSha, provenance, perplexity));
             new PackageManifest
@@ -213,6 +213,21 @@ public static class LanguageExtender
         {
             Directory.Delete(work, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// The id a trunk directory is published under: its package manifest's id when it is an
+    /// installed trunk package, else the training run's (or model directory's) name.
+    /// </summary>
+    public static string DefaultTrunkId(string trunkDir)
+    {
+        var full = Path.GetFullPath(trunkDir).TrimEnd('/');
+        if (File.Exists(Path.Combine(full, PackageManifest.FileName)) && PackageManifest.Load(full) is { Kind: PackageKind.Trunk } m)
+        {
+            return m.Id;
+        }
+        var parent = Path.GetDirectoryName(full);
+        return Path.GetFileName(parent) == "checkpoints" ? Path.GetFileName(Path.GetDirectoryName(parent)!) : Path.GetFileName(full);
     }
 
     /// <summary>Scales the vocabulary with the text: about 1k ids for a UDHR, up to the paper's 30k.</summary>

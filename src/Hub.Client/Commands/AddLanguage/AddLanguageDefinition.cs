@@ -25,12 +25,13 @@ public static class AddLanguageDefinition
     public static readonly Option<ulong> Seed = new("--seed") { Description = "Seed", DefaultValueFactory = _ => 1UL };
     public static readonly Option<bool> BFloat16 = new("--bf16") { Description = "Mixed precision (bfloat16 autocast)" };
     public static readonly Option<string> Version = new("--version") { Description = "Package version (SemVer)", DefaultValueFactory = _ => "1.0.0" };
+    public static readonly Option<string?> TrunkId = new("--trunk-id") { Description = "The id the trunk is published under (default: its package id, or the run's name)" };
 
     public static Command Create(IReporter reporter)
     {
         var command = new Command("add-language", "Add a language to a frozen trunk: its vocabulary, embeddings and modules, trained with MLM");
         command.Arguments.Add(Id);
-        foreach (var o in new Option[] { CorpusOption, Trunk, Out, Vocab, ReuseVocab, Steps, Batch, Seq, Lr, Seed, BFloat16, Version })
+        foreach (var o in new Option[] { CorpusOption, Trunk, Out, Vocab, ReuseVocab, Steps, Batch, Seq, Lr, Seed, BFloat16, Version, TrunkId })
         {
             command.Options.Add(o);
         }
@@ -62,6 +63,7 @@ public static class AddLanguageDefinition
                     Seed = p.GetValue(Seed),
                     BFloat16 = p.GetValue(BFloat16),
                     Version = p.GetValue(Version)!,
+                    TrunkId = p.GetValue(TrunkId),
                 }, reporter.Info, pr => reporter.Info(
                     $"step {pr.Step,6}/{pr.TotalSteps}  loss {pr.Loss,7:F4}  {pr.TokensPerSecond / 1000,6:F1}k tok/s  elapsed {PretrainDefinition.Duration(pr.Elapsed)}  ETA {PretrainDefinition.Duration(pr.Remaining)}"), cts.Token);
                 reporter.Success($"added {result.Language}: {result.TrainableParameters:N0} parameters trained ({100.0 * result.TrainableParameters / result.TotalParameters:F1}% of the model), held-out perplexity {result.HeldOutPerplexity:F2}, written to {result.Directory}");
