@@ -62,7 +62,8 @@ internal static class CrossLingualBench
 
         // Adding a language (Turkish, held out of pre-training) to the X-MOD mini trunk: one pass over 1 MB.
         var trunk = Pretrainer.ResolveModelDirectory(Path.Combine(workDir, "xmod"));
-        var turkish = corpus.Train("tr_TR").Take(100_000).ToList();
+        // Train and held-out paragraphs both: add-language splits them again by the same hash rule.
+        var turkish = corpus.Train("tr_TR").Concat(corpus.HeldOut("tr_TR")).ToList();
         var bytes = turkish.Sum(l => (long)System.Text.Encoding.UTF8.GetByteCount(l) + 1);
         var oneEpochSteps = Math.Max(10, (int)(bytes / 3.5 / (16 * 128)));
         var rssBefore = Environment.WorkingSet;

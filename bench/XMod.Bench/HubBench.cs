@@ -65,32 +65,51 @@ internal static class HubBench
                 events { worker_connections 64; }
                 http { access_log off; sendfile on; server { listen 127.0.0.1:{{port}}; root {{nginxRoot}}; } }
                 """);
-            using var nginxProcess = Process.Start(new ProcessStartInfo(nginx, ["-c", Path.Combine(nginxRoot, "nginx.conf"), "-p", nginxRoot]) { UseShellExecute = false })!;
+            // nginx's workers run as an unprivileged user: the files they serve must be readable to all.
+            if (!OperatingSystem.IsWindows())
+            {
+                foreach (var d in new[] { work, nginxRoot })
+                {
+                    File.SetUnixFileMode(d, (UnixFileMode)0b111_101_101);
+                }
+                File.SetUnixFileMode(Path.Combine(nginxRoot, "package.nupkg"), (UnixFileMode)0b110_100_100);
+            }
+            using var nginxProcess = Process.Start(new ProcessStartInfo(nginx, ["-c", Path.Combine(nginxRoot, "nginx.conf"), "-p", nginxRoot])
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
             await Task.Delay(500);
-
             var push = new List<double>();
             var download = new List<double>();
             var reference = new List<double>();
-            for (var r = 0; r < rounds; r++)
+            try
             {
-                var bytes = File.ReadAllBytes(nupkgs[r]);
-                var sw = Stopwatch.StartNew();
-                using (var content = new MultipartFormDataContent { { new ByteArrayContent(bytes), "package", "p.nupkg" } })
-                using (var req = new HttpRequestMessage(HttpMethod.Put, "api/v2/package") { Content = content })
+                for (var r = 0; r < rounds; r++)
                 {
-                    req.Headers.Add("X-NuGet-ApiKey", key);
-                    var resp = await http.SendAsync(req);
-                    if ((int)resp.StatusCode != 201)
+                    var bytes = File.ReadAllBytes(nupkgs[r]);
+                    var sw = Stopwatch.StartNew();
+                    using (var content = new MultipartFormDataContent { { new ByteArrayContent(bytes), "package", "p.nupkg" } })
+                    using (var req = new HttpRequestMessage(HttpMethod.Put, "api/v2/package") { Content = content })
                     {
-                        throw new InvalidOperationException($"push failed: {resp.StatusCode} {await resp.Content.ReadAsStringAsync()}");
+                        req.Headers.Add("X-NuGet-ApiKey", key);
+                        var resp = await http.SendAsync(req);
+                        if ((int)resp.StatusCode != 201)
+                        {
+                            throw new InvalidOperationException($"push failed: {resp.StatusCode} {await resp.Content.ReadAsStringAsync()}");
+                        }
                     }
+                    push.Add(size / sw.Elapsed.TotalSeconds / 1e6);
+                    download.Add(size / await TimeGet(http, $"v3/package/bench-trunk/1.0.{r}/bench-trunk.1.0.{r}.nupkg") / 1e6);
+                    reference.Add(size / await TimeGet(http, $"http://127.0.0.1:{port}/package.nupkg") / 1e6);
+                    Console.Error.WriteLine($"round {r + 1}/{rounds}: push {push[^1]:F0} MB/s, download {download[^1]:F0} MB/s, nginx {reference[^1]:F0} MB/s");
                 }
-                push.Add(size / sw.Elapsed.TotalSeconds / 1e6);
-                download.Add(size / await TimeGet(http, $"v3/package/bench-trunk/1.0.{r}/bench-trunk.1.0.{r}.nupkg") / 1e6);
-                reference.Add(size / await TimeGet(http, $"http://127.0.0.1:{port}/package.nupkg") / 1e6);
-                Console.Error.WriteLine($"round {r + 1}/{rounds}: push {push[^1]:F0} MB/s, download {download[^1]:F0} MB/s, nginx {reference[^1]:F0} MB/s");
             }
-            nginxProcess.Kill();
+            finally
+            {
+                nginxProcess.Kill(entireProcessTree: true);
+            }
 
             // Search latency over 1,000 indexed language packages.
             var store = app.Services.GetRequiredService<IMetadataStore>();
