@@ -76,6 +76,18 @@ public sealed class HubClientEndToEndTests : IDisposable
             Assert.Equal(afterUninstall, Snapshot(Path.Combine(Home, "cache")));
             Assert.NotEqual(cacheBefore, afterUninstall);
 
+            // A recipe (modules/lang-yo/recipe.json): publish builds the module first, since build/ lacks it.
+            var recipeDir = Path.Combine(_dir, "modules", "lang-yo");
+            Directory.CreateDirectory(recipeDir);
+            File.WriteAllText(Path.Combine(recipeDir, "recipe.json"), """
+                { "kind": "language", "id": "lang-yo", "version": "1.0.0", "trunk": "e2e-nano", "language": "yo",
+                  "corpus": { "manpages": false, "udhr": true, "max_mb": 0 }, "steps": 4, "batch": 4, "seq": 32, "lr": 0.001, "vocab": 600 }
+                """);
+            var fromRecipe = Cli("publish", recipeDir);
+            Assert.Contains("published e2e-nano.lang-yo.1.0.0", fromRecipe.StdOut);
+            Assert.True(File.Exists(Path.Combine(recipeDir, "build", "package", "xmod.json")));
+            Assert.Contains("e2e-nano.lang-yo", Cli("search", "yoruba").StdOut);
+
             // An intact English package again: a new version (versions are never overwritten).
             Cli("publish", "--model", run, "--trunk-id", "e2e-nano", "--version", "1.0.1");
             Cli("install", "lang-en@1.0.1", "--trunk", "e2e-nano");

@@ -54,9 +54,14 @@ public static class PackagesDefinition
             }
             var t = p.GetValue(target) ?? throw new XModException("give a package (lang-yo or a directory), or --model");
             var dir = Directory.Exists(t) ? t : Path.Combine("modules", t);
+            if (Recipe.TryLoad(dir) is { } recipe)
+            {
+                await recipe.PublishAsync(dir, manager, reporter, p.GetValue(Source), c);
+                return 0;
+            }
             if (!File.Exists(Path.Combine(dir, PackageManifest.FileName)))
             {
-                throw new XModException($"{dir} is not a package directory (no {PackageManifest.FileName}); build it with 'xmod-hub add-language {t} ...'");
+                throw new XModException($"{dir} is neither a package directory ({PackageManifest.FileName}) nor a recipe (recipe.json); build one with 'xmod-hub add-language {t} ...'");
             }
             await manager.PublishDirectoryAsync(dir, p.GetValue(Source), null, c);
             return 0;

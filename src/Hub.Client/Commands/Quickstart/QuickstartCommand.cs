@@ -31,7 +31,7 @@ namespace XModHub.Client.Commands.Quickstart;
 public static class QuickstartDefinition
 {
     public static readonly Option<string> Dir = new("--dir") { Description = "Working directory (corpus, trunk, hub, user cache)", DefaultValueFactory = _ => "quickstart" };
-    public static readonly Option<int> Steps = new("--steps") { Description = "Pre-training steps of the trunk", DefaultValueFactory = _ => 300 };
+    public static readonly Option<int> Steps = new("--steps") { Description = "Pre-training steps of the trunk", DefaultValueFactory = _ => 600 };
 
     public static Command Create(IReporter reporter)
     {
@@ -136,9 +136,11 @@ public sealed class QuickstartCommand(IReporter reporter)
 
             Step("one running model: the trunk loaded once, German and Yoruba loaded into it");
             using var runtime = XModRuntime.Open(new XModRuntimeOptions { Home = userHome, Trunk = "xmod-quickstart", Languages = ["de"] });
-            var rss = Environment.WorkingSet;
             runtime.LoadLanguage("yo");
-            reporter.Info($"  languages loaded: {string.Join(", ", runtime.Languages)}; loading Yoruba added {(Environment.WorkingSet - rss) / 1e6:F1} MB to the process");
+            static double Mb(IEnumerable<Tensor> tensors) => tensors.Sum(t => t.NumEl * t.DType.ElementSize()) / 1e6;
+            var trunkMb = Mb(runtime.Model.TrunkParameters);
+            var yoMb = Mb(runtime.Model.Modules["yo_NG"].Tensors.Values.Concat(runtime.Model.LanguageEmbeddings["yo_NG"].Tensors.Values));
+            reporter.Info($"  languages loaded: {string.Join(", ", runtime.Languages)}; the trunk ({trunkMb:F1} MB) is loaded once, Yoruba adds only its own {yoMb:F1} MB (modules, embeddings)");
 
             Step("what it does, per language");
             foreach (var (lang, text) in new[] { ("de_DE", "Die Datei wird in das <mask> kopiert."), ("yo_NG", "Gbogbo ènìyàn ni a bí ní <mask> àti ẹ̀tọ́ ọgbọọgba.") })
