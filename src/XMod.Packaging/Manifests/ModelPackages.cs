@@ -22,6 +22,12 @@ public static class ModelPackages
             File.Copy(Path.Combine(modelDir, ModelFiles.Config), Path.Combine(staging, ModelFiles.Config));
             File.Copy(Path.Combine(modelDir, ModelFiles.Trunk), Path.Combine(staging, ModelFiles.Trunk));
             CopyDirectory(Path.Combine(modelDir, ModelFiles.TokenizerDir), Path.Combine(staging, ModelFiles.TokenizerDir));
+            if (config.SharedModule)
+            {
+                // The SHARED baseline's one module serves every language: it is part of the trunk.
+                Directory.CreateDirectory(Path.Combine(staging, ModelFiles.ModulesDir));
+                File.Copy(ModelFiles.Module(modelDir, XModConfig.SharedModuleName), ModelFiles.Module(staging, XModConfig.SharedModuleName));
+            }
             var languages = string.Join(", ", config.Languages);
             File.WriteAllText(Path.Combine(staging, "README.md"), $"""
                 # {trunkId}

@@ -98,8 +98,8 @@ public static class LanguageExtender
         var work = Directory.CreateTempSubdirectory("xmod-add-language-").FullName;
         try
         {
-            // The trunk with one existing language: enough to run, and frozen throughout.
-            using var model = ModelStore.Load(trunkDir, [trunkConfig.Languages[0]]);
+            // The trunk alone (an installed trunk package has no language modules), frozen throughout.
+            using var model = ModelStore.LoadTrunk(trunkDir);
             using var trunkTokenizer = XModTokenizer.Load(Path.Combine(trunkDir, ModelStore.TokenizerDir));
             foreach (var p in model.AllParameters)
             {
