@@ -17,7 +17,8 @@ return suite switch
         int.Parse(Option("--steps") ?? "400", System.Globalization.CultureInfo.InvariantCulture),
         int.Parse(Option("--languages") ?? "10", System.Globalization.CultureInfo.InvariantCulture)),
     "hub" => await HubBench.RunAsync(Option("--nginx") ?? "/usr/sbin/nginx", rounds),
-    _ => Fail($"unknown suite '{suite}': use foundation, pretrain, xlingual or hub"),
+    "runtime" => await RuntimeBench.RunAsync(rounds),
+    _ => Fail($"unknown suite '{suite}': use foundation, pretrain, xlingual, hub or runtime"),
 };
 
 static int Fail(string message)

@@ -131,6 +131,15 @@ public sealed class HubClientEndToEndTests : IDisposable
             await Task.Delay(200);
             stop.Cancel();
             await encoder;
+
+            // A task fine-tuned on the run's trunk predicts through the runtime, in German.
+            var train = Path.Combine(_dir, "train.tsv");
+            File.WriteAllLines(train, ["a	Print the file.", "b	The function returns zero.", "a	List the directory.", "b	The call fails with EINVAL."]);
+            var task = Path.Combine(_dir, "task");
+            Cli("finetune", "--trunk", run, "--train", train, "--lang", "en_XX", "--out", task, "--epochs", "1", "--batch", "2", "--max-length", "32");
+            using var taskModel = runtime.OpenTask(task);
+            var predicted = taskModel.Classify(["Die Datei wird gelesen."], "de_DE");
+            Assert.InRange(predicted[0].Label, 0, 1);
             Assert.Empty(failures);
             Assert.Equal(0, mismatches);
             Assert.True(encodes > 3, $"the encoder thread ran {encodes} times");

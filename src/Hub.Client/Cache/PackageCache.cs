@@ -80,6 +80,10 @@ public sealed class PackageCache(string home) : LocalCache(home)
             ValidatedPackage package;
             await using (var check = File.OpenRead(incomplete))
             {
+                if (ReadTrunkReference(check) is { } trunk && TrunkConfig(trunk) is null)
+                {
+                    throw new TrunkMismatchException($"{id} {version} was built for trunk {trunk.Id} with weights sha256 {trunk.Sha256[..12]}…, which is not installed: install that trunk version first");
+                }
                 try
                 {
                     package = PackageValidator.Validate(check, new PackageLimits(), TrunkConfig);
@@ -130,6 +134,31 @@ public sealed class PackageCache(string home) : LocalCache(home)
             {
                 Directory.Delete(staging, recursive: true);
             }
+        }
+    }
+
+    /// <summary>The trunk a language or task package names (null for trunks, or when unreadable: validation reports that).</summary>
+    private static TrunkReference? ReadTrunkReference(Stream package)
+    {
+        try
+        {
+            using var zip = new ZipArchive(package, ZipArchiveMode.Read, leaveOpen: true);
+            var entry = zip.GetEntry(NupkgWriter.ContentRoot + PackageManifest.FileName);
+            if (entry is null || entry.Length > 10_000_000)
+            {
+                return null;
+            }
+            using var s = entry.Open();
+            var manifest = JsonSerializer.Deserialize<PackageManifest>(s);
+            return manifest?.Kind == PackageKind.Trunk ? null : manifest?.Trunk;
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException)
+        {
+            return null;
+        }
+        finally
+        {
+            package.Position = 0;
         }
     }
 
@@ -226,6 +255,9 @@ public sealed class PackageCache(string home) : LocalCache(home)
         return (files, bytes);
     }
 }
+
+/// <summary>A language or task package built for a trunk that is not installed (an older version may fit).</summary>
+public sealed class TrunkMismatchException(string message) : XModException(message);
 
 /// <summary>
 /// An exclusive lock on a file, held by an open handle: the operating system releases it when the

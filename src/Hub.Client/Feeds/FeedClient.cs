@@ -64,10 +64,13 @@ public sealed class FeedClient(HttpClient http, FeedSource source)
         return (await response.Content.ReadAsStreamAsync(cancel), response.Content.Headers.ContentLength);
     }
 
-    public async Task<IReadOnlyList<SearchHit>> SearchAsync(string query, string? packageType, int take, CancellationToken cancel)
+    /// <param name="filters">XModHub's extra search parameters (trunk, script, family); plain NuGet feeds ignore them.</param>
+    public async Task<IReadOnlyList<SearchHit>> SearchAsync(string query, string? packageType, int take, CancellationToken cancel,
+        IReadOnlyDictionary<string, string>? filters = null)
     {
         var url = await ResourceAsync("SearchQueryService", cancel);
-        var q = $"{url}?q={Uri.EscapeDataString(query)}&take={take}&prerelease=true&semVerLevel=2.0.0" + (packageType is null ? "" : $"&packageType={packageType}");
+        var q = $"{url}?q={Uri.EscapeDataString(query)}&take={take}&prerelease=true&semVerLevel=2.0.0" + (packageType is null ? "" : $"&packageType={packageType}")
+            + string.Concat((filters ?? new Dictionary<string, string>()).Select(f => $"&{f.Key}={Uri.EscapeDataString(f.Value)}"));
         using var doc = JsonDocument.Parse(await GetStringAsync(q, cancel));
         return doc.RootElement.GetProperty("data").EnumerateArray().Select(d => new SearchHit(
             d.GetProperty("id").GetString()!,

@@ -83,23 +83,38 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
         {
             var feed = new FeedClient(http, source);
             var versions = await feed.VersionsAsync(id, cancel);
-            var pick = version is null
-                ? versions.LastOrDefault(v => !v.IsPrerelease) ?? versions.LastOrDefault()
-                : versions.FirstOrDefault(v => v == version);
-            if (pick is null)
+            // Newest first (releases before pre-releases); without a pinned version, the newest one
+            // that fits the installed trunk wins.
+            var candidates = version is null
+                ? versions.Where(v => !v.IsPrerelease).Reverse().Concat(versions.Where(v => v.IsPrerelease).Reverse()).ToList()
+                : versions.Where(v => v == version).ToList();
+            TrunkMismatchException? mismatch = null;
+            foreach (var pick in candidates)
             {
-                continue;
+                if (cache.Find(id, pick.ToNormalizedString()) is { } cached && Directory.Exists(cache.SnapshotDir(cached.Id, cached.Version)))
+                {
+                    reporter.Info($"{id} {pick} is already installed");
+                    return cached;
+                }
+                var progress = new DownloadProgress(reporter, $"{id} {pick}");
+                try
+                {
+                    var installed = await cache.InstallAsync(id, pick, c => feed.DownloadAsync(id, pick, c), source.Name, progress.Report, cancel);
+                    progress.Done();
+                    reporter.Success($"installed {installed.Id} {installed.Version} from {source.Name} (sha256 {installed.Sha256[..12]}…, verified)");
+                    return installed;
+                }
+                catch (TrunkMismatchException e) when (version is null)
+                {
+                    progress.Done();
+                    reporter.Info($"{id} {pick} does not fit the installed trunk; trying an older version");
+                    mismatch ??= e;
+                }
             }
-            if (cache.Find(id, pick.ToNormalizedString()) is { } cached && Directory.Exists(cache.SnapshotDir(cached.Id, cached.Version)))
+            if (mismatch is not null)
             {
-                reporter.Info($"{id} {pick} is already installed");
-                return cached;
+                throw mismatch;
             }
-            var progress = new DownloadProgress(reporter, $"{id} {pick}");
-            var installed = await cache.InstallAsync(id, pick, c => feed.DownloadAsync(id, pick, c), source.Name, progress.Report, cancel);
-            progress.Done();
-            reporter.Success($"installed {installed.Id} {installed.Version} from {source.Name} (sha256 {installed.Sha256[..12]}…, verified)");
-            return installed;
         }
         throw new XModException($"{id}{(version is null ? "" : " " + version)} is on none of the sources ({string.Join(", ", config.RequireSources().Select(s => s.Name))}); search with 'xmod-hub search'");
     }
@@ -139,12 +154,13 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
         }
     }
 
-    public async Task<IReadOnlyList<SearchHit>> SearchAsync(string query, string? packageType, int take, CancellationToken cancel)
+    public async Task<IReadOnlyList<SearchHit>> SearchAsync(string query, string? packageType, int take, CancellationToken cancel,
+        IReadOnlyDictionary<string, string>? filters = null)
     {
         var hits = new List<SearchHit>();
         foreach (var source in config.RequireSources())
         {
-            hits.AddRange(await new FeedClient(http, source).SearchAsync(query, packageType, take, cancel));
+            hits.AddRange(await new FeedClient(http, source).SearchAsync(query, packageType, take, cancel, filters));
         }
         return hits.DistinctBy(h => h.Id.ToLowerInvariant()).ToList();
     }

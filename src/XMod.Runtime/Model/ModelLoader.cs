@@ -52,6 +52,10 @@ public sealed class LoadedModel(XModModel model, XModTokenizer? tokenizer, strin
     public static LoadedModel Open(string path, IReadOnlyCollection<string>? languages = null)
     {
         var dir = Pretrainer.ResolveModelDirectory(path);
+        if (!System.IO.Directory.Exists(Path.Combine(dir, ModelStore.ModulesDir)) && languages is null)
+        {
+            return OpenTrunk(dir); // a trunk package: its languages are packages of their own
+        }
         var model = ModelStore.Load(dir, languages);
         var tokDir = Path.Combine(dir, ModelStore.TokenizerDir);
         return new LoadedModel(model, System.IO.Directory.Exists(tokDir) ? XModTokenizer.Load(tokDir) : null, dir);

@@ -35,6 +35,7 @@ public sealed class XModRuntime : IDisposable
     private readonly LocalCache _cache;
     private readonly LoadedModel _loaded;
     private readonly object _loadLock = new();
+    private readonly Dictionary<string, string> _languageDirs = new(StringComparer.Ordinal);
 
     private XModRuntime(LocalCache cache, LoadedModel loaded, InstalledPackage trunk)
     {
@@ -98,7 +99,9 @@ public sealed class XModRuntime : IDisposable
             {
                 return l.Code; // already loaded
             }
-            return _loaded.AddLanguage(dir);
+            var code = _loaded.AddLanguage(dir);
+            _languageDirs[code] = dir;
+            return code;
         }
     }
 
@@ -109,7 +112,21 @@ public sealed class XModRuntime : IDisposable
         {
             // Not disposed here: a forward that started before may still read them (it holds them
             // through its routing snapshot); once none does, their finalizers free the memory.
-            _ = _loaded.Model.RemoveLanguage(LanguageCatalog.Find(language)?.Code ?? language);
+            var code = LanguageCatalog.Find(language)?.Code ?? language;
+            _ = _loaded.Model.RemoveLanguage(code);
+            _languageDirs.Remove(code);
+        }
+    }
+
+    /// <summary>
+    /// Opens a task model fine-tuned on this trunk, with the languages loaded now: it is a model of
+    /// its own (its fine-tuned shared encoder), predicting in any of them by swapping modules.
+    /// </summary>
+    public TaskModel OpenTask(string taskDir)
+    {
+        lock (_loadLock)
+        {
+            return TaskModel.Open(taskDir, _cache.SnapshotDir(Trunk.Id, Trunk.Version), [.. _languageDirs.Values]);
         }
     }
 

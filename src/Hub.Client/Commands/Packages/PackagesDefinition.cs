@@ -69,12 +69,25 @@ public static class PackagesDefinition
 
         var query = new Argument<string>("text") { Description = "Words to search for", DefaultValueFactory = _ => "" };
         var type = new Option<string?>("--type") { Description = "XModTrunk, XModLanguage or XModTask" };
+        var script = new Option<string?>("--script") { Description = "ISO 15924 script, e.g. Cyrl" };
+        var family = new Option<string?>("--family") { Description = "Language family, e.g. Slavic" };
         var search = new Command("search", "Search the configured hubs");
         search.Arguments.Add(query);
-        search.Options.Add(type);
+        foreach (var o in new Option[] { type, script, family, Trunk })
+        {
+            search.Options.Add(o);
+        }
         search.SetAction(async (p, c) =>
         {
-            var hits = await Manager(reporter).SearchAsync(p.GetValue(query)!, p.GetValue(type), 50, c);
+            var filters = new Dictionary<string, string>();
+            foreach (var (key, value) in new[] { ("script", p.GetValue(script)), ("family", p.GetValue(family)), ("trunk", p.GetValue(Trunk)) })
+            {
+                if (value is not null)
+                {
+                    filters[key] = value;
+                }
+            }
+            var hits = await Manager(reporter).SearchAsync(p.GetValue(query)!, p.GetValue(type), 50, c, filters);
             if (hits.Count == 0)
             {
                 reporter.Info("no package matches");

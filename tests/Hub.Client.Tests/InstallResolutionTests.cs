@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using XMod.Packaging.Checkpoints;
+using XMod.Packaging.Manifests;
+using XMod.Packaging.Nupkg;
+using XMod.Packaging.SafeTensors;
+using XModHub.Client.Cache;
+using XModHub.Client.Cli;
+using XModHub.Client.Feeds;
+using XModHub.Client.Packages;
+using XModHub.Core;
+using XModHub.Server;
+
+namespace XModHub.Client.Tests;
+
+public sealed class InstallResolutionTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("xmod-resolve-").FullName;
+    private WebApplication _hub = null!;
+    private FeedSource _source = null!;
+
+    public async Task InitializeAsync()
+    {
+        _hub = HubApp.Build([], b =>
+        {
+            b.WebHost.UseUrls("http://127.0.0.1:0");
+            b.Logging.ClearProviders();
+            b.Configuration["Hub:DataDir"] = Path.Combine(_dir, "hub");
+        });
+        await _hub.StartAsync();
+        var address = _hub.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var key = await _hub.Services.GetRequiredService<ApiKeyService>().CreateAsync("maintainer", [ApiKeyService.Push], "t", default);
+        _source = new FeedSource("hub", address + "/v3/index.json", key);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _hub.StopAsync();
+        await _hub.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    /// <summary>A trunk version (weights from a seed) and its languages, packed.</summary>
+    private List<string> Packages(string version, int seed, params string[] languages)
+    {
+        var config = XModConfig.Preset("nano") with { Languages = languages };
+        var model = Path.Combine(_dir, $"model-{version}");
+        Directory.CreateDirectory(Path.Combine(model, "modules"));
+        config.Save(Path.Combine(model, "config.json"));
+        var rng = new Random(seed);
+        TensorEntry Entry(ParameterSpec s)
+        {
+            var b = new byte[s.Shape.Aggregate(1L, (x, y) => x * y) * 4];
+            rng.NextBytes(b);
+            return TensorEntry.FromBytes(s.Name, SafeTensorsDType.F32, s.Shape, b);
+        }
+        SafeTensorsWriter.Write(Path.Combine(model, "trunk.safetensors"), XModLayout.Trunk(config).Select(Entry).ToList());
+        foreach (var l in languages)
+        {
+            SafeTensorsWriter.Write(ModelFiles.Module(model, l), XModLayout.Module(config, l).Select(Entry).ToList());
+        }
+        var outDir = Path.Combine(_dir, "out");
+        return [NupkgWriter.Pack(ModelPackages.Trunk(model, "tr", version, Path.Combine(_dir, $"t-{version}")), outDir),
+            .. languages.Select(l => NupkgWriter.Pack(ModelPackages.Language(model, "tr", l, version, Path.Combine(_dir, $"{l}-{version}")), outDir))];
+    }
+
+    private async Task PushAsync(IEnumerable<string> packages)
+    {
+        var feed = new FeedClient(new HttpClient(), _source);
+        foreach (var p in packages)
+        {
+            await feed.PushAsync(p, default);
+        }
+    }
+
+    [Fact]
+    public async Task InstallPicksTheNewestVersionThatFitsTheInstalledTrunk()
+    {
+        await PushAsync(Packages("1.0.0", 1, "de_DE", "ru_RU"));
+        await PushAsync(Packages("2.0.0", 2, "de_DE")); // a retrained trunk: its modules fit only it
+        var reporter = new BufferReporter();
+        var user = new PackageManager(new ClientConfig { Sources = [_source with { ApiKey = null }] }, new PackageCache(Path.Combine(_dir, "user")), new HttpClient(), reporter);
+        await user.InstallAsync("tr@1.0.0", null, default);
+        var de = await user.InstallAsync("lang-de", "tr", default);
+        Assert.Equal("1.0.0", de.Version);
+        Assert.Contains("tr.lang-de 2.0.0 does not fit the installed trunk; trying an older version", reporter.ToString());
+
+        // Pinned to a version that does not fit: refused with the reason, nothing installed.
+        var e = await Assert.ThrowsAsync<TrunkMismatchException>(() => user.InstallAsync("lang-de@2.0.0", "tr", default));
+        Assert.Contains("was built for trunk tr", e.Message);
+        Assert.Null(user.Cache.Find("tr.lang-de", "2.0.0"));
+
+        // Search filters go to the hub.
+        var cyrillic = await user.SearchAsync("", "XModLanguage", 50, default, new Dictionary<string, string> { ["script"] = "Cyrl" });
+        Assert.Equal(["tr.lang-ru"], cyrillic.Select(h => h.Id));
+    }
+
+    [Fact]
+    public void TheCliPacksAsADotnetToolThatRuns()
+    {
+        var root = XModHubRoot();
+        var packages = Path.Combine(_dir, "tool-package");
+        Run("dotnet", "pack", Path.Combine(root, "src", "Hub.Client", "Hub.Client.csproj"), "-c", "Release", "-o", packages, "-nologo", "-v", "quiet");
+        Assert.Single(Directory.GetFiles(packages, "XModHub.Client.*.nupkg"));
+        var tools = Path.Combine(_dir, "tools");
+        Run("dotnet", "tool", "install", "XModHub.Client", "--tool-path", tools, "--add-source", packages);
+        var doctor = Run(Path.Combine(tools, "xmod-hub"), "doctor");
+        Assert.Contains("ok: the runtime is ready", doctor);
+    }
+
+    private static string XModHubRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "XModHub.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir!.FullName;
+    }
+
+    private static string Run(string exe, params string[] args)
+    {
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(5)), $"{exe} hung");
+        Assert.True(p.ExitCode == 0, $"{exe} {string.Join(' ', args)} failed: {err.Result}{output}");
+        return output;
+    }
+}
