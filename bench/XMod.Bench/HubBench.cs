@@ -1,15 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
-using XMod.Packaging.SafeTensors;
 using XModHub.Core;
 using XModHub.Server;
 
@@ -30,30 +24,14 @@ internal static class HubBench
         {
             // A trunk of ~100 MB (vocabulary 95k x 256), random bytes so nothing compresses.
             var config = XModConfig.Preset("mini") with { VocabSize = 95_000, Languages = ["de_DE"] };
-            var model = Path.Combine(work, "model");
-            Directory.CreateDirectory(model);
-            config.Save(Path.Combine(model, ModelFiles.Config));
-            var rng = new Random(1);
-            SafeTensorsWriter.Write(Path.Combine(model, ModelFiles.Trunk), XModLayout.Trunk(config).Select(s =>
-            {
-                var bytes = new byte[s.Shape.Aggregate(1L, (a, b) => a * b) * 4];
-                rng.NextBytes(bytes);
-                return TensorEntry.FromBytes(s.Name, SafeTensorsDType.F32, s.Shape, bytes);
-            }).ToList());
+            var model = SyntheticCheckpoint.Write(Path.Combine(work, "model"), config, 1);
             var nupkgs = Enumerable.Range(0, rounds).Select(r =>
                 NupkgWriter.Pack(ModelPackages.Trunk(model, "bench-trunk", $"1.0.{r}", Path.Combine(work, $"pkg{r}")), Path.Combine(work, "out"))).ToList();
             var size = new FileInfo(nupkgs[0]).Length;
 
-            var app = HubApp.Build([], b =>
-            {
-                b.WebHost.UseUrls("http://127.0.0.1:0");
-                b.Logging.ClearProviders();
-                b.Configuration["Hub:DataDir"] = Path.Combine(work, "hub");
-            });
-            await app.StartAsync();
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            var key = await app.Services.GetRequiredService<ApiKeyService>().CreateAsync("bench", [ApiKeyService.Push], "bench", default);
-            using var http = new HttpClient { BaseAddress = new Uri(address + "/"), Timeout = TimeSpan.FromMinutes(5) };
+            await using var hub = await HubApp.StartAsync(Path.Combine(work, "hub"), configure: b => b.Logging.ClearProviders());
+            var key = await hub.Service<ApiKeyService>().CreateAsync("bench", [ApiKeyService.Push], "bench", default);
+            using var http = new HttpClient { BaseAddress = new Uri(hub.Address + "/"), Timeout = TimeSpan.FromMinutes(5) };
 
             // nginx serving the very same file.
             var nginxRoot = Path.Combine(work, "nginx");
@@ -112,7 +90,7 @@ internal static class HubBench
             }
 
             // Search latency over 1,000 indexed language packages.
-            var store = app.Services.GetRequiredService<IMetadataStore>();
+            var store = hub.Service<IMetadataStore>();
             var names = XMod.Packaging.Languages.LanguageCatalog.All;
             for (var i = 0; i < 1000; i++)
             {
@@ -137,7 +115,6 @@ internal static class HubBench
                 }
             }
             latencies.Sort();
-            await app.StopAsync();
 
             double mp = Measure.Median(push), md = Measure.Median(download), mr = Measure.Median(reference);
             Console.WriteLine($"machine: {Measure.Machine()}");

@@ -1,15 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
-using XMod.Packaging.SafeTensors;
 using XMod.Runtime.Serving;
 using XModHub.Client.Cache;
 using XModHub.Client.Cli;
@@ -37,42 +31,15 @@ internal static class RuntimeBench
             foreach (var preset in new[] { "mini", "base" })
             {
                 var config = XModConfig.Preset(preset) with { Languages = ["de_DE", "fr_XX"], VocabSize = preset == "mini" ? 16001 : 250002 };
-                var model = Path.Combine(work, preset);
-                Directory.CreateDirectory(Path.Combine(model, ModelFiles.ModulesDir));
-                config.Save(Path.Combine(model, ModelFiles.Config));
-                var rng = new Random(1);
-                TensorEntry Entry(ParameterSpec s, bool random)
-                {
-                    var bytes = new byte[s.Shape.Aggregate(1L, (a, b) => a * b) * 4];
-                    if (random)
-                    {
-                        rng.NextBytes(bytes);
-                        for (var i = 3; i < bytes.Length; i += 4)
-                        {
-                            bytes[i] &= 0x3F; // keep the floats finite and small
-                        }
-                    }
-                    return TensorEntry.FromBytes(s.Name, SafeTensorsDType.F32, s.Shape, bytes);
-                }
                 // The trunk's values do not matter for loading speed: zeros keep a 1 GB base trunk cheap to make.
-                SafeTensorsWriter.Write(Path.Combine(model, ModelFiles.Trunk), XModLayout.Trunk(config).Select(s => Entry(s, random: false)).ToList());
-                foreach (var l in config.Languages)
-                {
-                    SafeTensorsWriter.Write(ModelFiles.Module(model, l), XModLayout.Module(config, l).Select(s => Entry(s, random: true)).ToList());
-                }
+                var model = SyntheticCheckpoint.Write(Path.Combine(work, preset), config, 1, zeroTrunk: true);
                 var trunkId = $"bench-{preset}";
                 var nupkgs = new List<string> { NupkgWriter.Pack(ModelPackages.Trunk(model, trunkId, "1.0.0", Path.Combine(work, $"{preset}-trunk")), Path.Combine(work, "out")) };
                 nupkgs.AddRange(config.Languages.Select(l => NupkgWriter.Pack(ModelPackages.Language(model, trunkId, l, "1.0.0", Path.Combine(work, $"{preset}-{l}")), Path.Combine(work, "out"))));
 
-                var app = HubApp.Build([], b =>
-                {
-                    b.WebHost.UseUrls("http://127.0.0.1:0");
-                    b.Logging.ClearProviders();
-                    b.Configuration["Hub:DataDir"] = Path.Combine(work, $"hub-{preset}");
-                });
-                await app.StartAsync();
-                var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-                var key = await app.Services.GetRequiredService<ApiKeyService>().CreateAsync("bench", [ApiKeyService.Push], "bench", default);
+                var hub = await HubApp.StartAsync(Path.Combine(work, $"hub-{preset}"), configure: b => b.Logging.ClearProviders());
+                var address = hub.Address;
+                var key = await hub.Service<ApiKeyService>().CreateAsync("bench", [ApiKeyService.Push], "bench", default);
                 var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
                 var feed = new FeedClient(http, new FeedSource("bench", address + "/v3/index.json", key));
                 foreach (var n in nupkgs)
@@ -103,8 +70,7 @@ internal static class RuntimeBench
                     Console.Error.WriteLine($"{preset} round {r + 1}: trunk install {trunkInstall[^1]:F2} s, lang-de install {languageInstall[^1]:F2} s, hot-load {hotLoad[^1]:F0} ms");
                     Directory.Delete(home, recursive: true);
                 }
-                await app.StopAsync();
-                await app.DisposeAsync();
+                await hub.DisposeAsync();
                 var moduleParams = XModLayout.Count(XModLayout.Module(config, "de_DE"));
                 var trunkMb = new FileInfo(nupkgs[0]).Length / 1e6;
                 var moduleMb = new FileInfo(nupkgs[1]).Length / 1e6;

@@ -52,6 +52,32 @@ public static class HubApp
         return app;
     }
 
+    /// <summary>
+    /// Builds and starts a hub on <paramref name="host"/>:<paramref name="port"/> (0 picks a free
+    /// port) with its data in <paramref name="dataDir"/>; the result knows the bound address.
+    /// </summary>
+    public static async Task<RunningHub> StartAsync(string dataDir, string host = "127.0.0.1", int port = 0,
+        Action<WebApplicationBuilder>? configure = null, CancellationToken cancel = default)
+    {
+        var app = Build(["--urls", $"http://{host}:{port}"], b =>
+        {
+            b.Configuration["Hub:DataDir"] = dataDir;
+            configure?.Invoke(b);
+        });
+        try
+        {
+            await app.StartAsync(cancel);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+        var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        return new RunningHub(app, address);
+    }
+
     private static void Register(Dictionary<string, Action<IServiceCollection, IConfiguration>> registry, string name, string key,
         IServiceCollection services, IConfiguration section)
     {

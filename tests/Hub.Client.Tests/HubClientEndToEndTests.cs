@@ -185,19 +185,8 @@ public sealed class HubClientEndToEndTests : IDisposable
 
     private List<string> BuildPackages(out string model)
     {
-        var config = XMod.Packaging.Checkpoints.XModConfig.Preset("nano") with { Languages = ["de_DE"] };
-        model = Path.Combine(_dir, "model");
-        Directory.CreateDirectory(Path.Combine(model, "modules"));
-        config.Save(Path.Combine(model, "config.json"));
-        var rng = new Random(3);
-        XMod.Packaging.SafeTensors.TensorEntry Entry(XMod.Packaging.Checkpoints.ParameterSpec s)
-        {
-            var b = new byte[s.Shape.Aggregate(1L, (x, y) => x * y) * 4];
-            rng.NextBytes(b);
-            return XMod.Packaging.SafeTensors.TensorEntry.FromBytes(s.Name, XMod.Packaging.SafeTensors.SafeTensorsDType.F32, s.Shape, b);
-        }
-        XMod.Packaging.SafeTensors.SafeTensorsWriter.Write(Path.Combine(model, "trunk.safetensors"), XMod.Packaging.Checkpoints.XModLayout.Trunk(config).Select(Entry).ToList());
-        XMod.Packaging.SafeTensors.SafeTensorsWriter.Write(Path.Combine(model, "modules", "de_DE.safetensors"), XMod.Packaging.Checkpoints.XModLayout.Module(config, "de_DE").Select(Entry).ToList());
+        model = XMod.Packaging.Checkpoints.SyntheticCheckpoint.Write(Path.Combine(_dir, "model"),
+            XMod.Packaging.Checkpoints.XModConfig.Preset("nano") with { Languages = ["de_DE"] }, 3);
         var trunkDir = XMod.Packaging.Manifests.ModelPackages.Trunk(model, "half-trunk", "1.0.0", Path.Combine(_dir, "pkg-trunk"));
         return [XMod.Packaging.Nupkg.NupkgWriter.Pack(trunkDir, Path.Combine(_dir, "nupkgs"))];
     }

@@ -1,14 +1,8 @@
 using System.Diagnostics;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
-using XMod.Packaging.SafeTensors;
 using XModHub.Client.Cache;
 using XModHub.Client.Cli;
 using XModHub.Client.Feeds;
@@ -21,26 +15,18 @@ namespace XModHub.Client.Tests;
 public sealed class InstallResolutionTests : IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("xmod-resolve-").FullName;
-    private WebApplication _hub = null!;
+    private RunningHub _hub = null!;
     private FeedSource _source = null!;
 
     public async Task InitializeAsync()
     {
-        _hub = HubApp.Build([], b =>
-        {
-            b.WebHost.UseUrls("http://127.0.0.1:0");
-            b.Logging.ClearProviders();
-            b.Configuration["Hub:DataDir"] = Path.Combine(_dir, "hub");
-        });
-        await _hub.StartAsync();
-        var address = _hub.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var key = await _hub.Services.GetRequiredService<ApiKeyService>().CreateAsync("maintainer", [ApiKeyService.Push], "t", default);
-        _source = new FeedSource("hub", address + "/v3/index.json", key);
+        _hub = await HubApp.StartAsync(Path.Combine(_dir, "hub"), configure: b => b.Logging.ClearProviders());
+        var key = await _hub.Service<ApiKeyService>().CreateAsync("maintainer", [ApiKeyService.Push], "t", default);
+        _source = new FeedSource("hub", _hub.FeedUrl, key);
     }
 
     public async Task DisposeAsync()
     {
-        await _hub.StopAsync();
         await _hub.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
     }
@@ -48,22 +34,7 @@ public sealed class InstallResolutionTests : IAsyncLifetime
     /// <summary>A trunk version (weights from a seed) and its languages, packed.</summary>
     private List<string> Packages(string version, int seed, params string[] languages)
     {
-        var config = XModConfig.Preset("nano") with { Languages = languages };
-        var model = Path.Combine(_dir, $"model-{version}");
-        Directory.CreateDirectory(Path.Combine(model, "modules"));
-        config.Save(Path.Combine(model, "config.json"));
-        var rng = new Random(seed);
-        TensorEntry Entry(ParameterSpec s)
-        {
-            var b = new byte[s.Shape.Aggregate(1L, (x, y) => x * y) * 4];
-            rng.NextBytes(b);
-            return TensorEntry.FromBytes(s.Name, SafeTensorsDType.F32, s.Shape, b);
-        }
-        SafeTensorsWriter.Write(Path.Combine(model, "trunk.safetensors"), XModLayout.Trunk(config).Select(Entry).ToList());
-        foreach (var l in languages)
-        {
-            SafeTensorsWriter.Write(ModelFiles.Module(model, l), XModLayout.Module(config, l).Select(Entry).ToList());
-        }
+        var model = SyntheticCheckpoint.Write(Path.Combine(_dir, $"model-{version}"), XModConfig.Preset("nano") with { Languages = languages }, seed);
         var outDir = Path.Combine(_dir, "out");
         return [NupkgWriter.Pack(ModelPackages.Trunk(model, "tr", version, Path.Combine(_dir, $"t-{version}")), outDir),
             .. languages.Select(l => NupkgWriter.Pack(ModelPackages.Language(model, "tr", l, version, Path.Combine(_dir, $"{l}-{version}")), outDir))];

@@ -1,8 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using XModHub.Core;
 
@@ -11,11 +6,11 @@ namespace XModHub.Server.Tests;
 /// <summary>The hub on a real Kestrel listener at 127.0.0.1 on a free port, with its own data directory.</summary>
 public sealed class HubHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly RunningHub _hub;
 
-    private HubHost(WebApplication app, Uri baseAddress, string dataDir)
+    private HubHost(RunningHub hub, Uri baseAddress, string dataDir)
     {
-        _app = app;
+        _hub = hub;
         BaseAddress = baseAddress;
         DataDir = dataDir;
         Client = new HttpClient { BaseAddress = baseAddress };
@@ -32,22 +27,18 @@ public sealed class HubHost : IAsyncDisposable
     public static async Task<HubHost> StartAsync(Dictionary<string, string?>? settings = null)
     {
         var dataDir = Directory.CreateTempSubdirectory("xmod-hub-data-").FullName;
-        var app = HubApp.Build([], b =>
+        var hub = await HubApp.StartAsync(dataDir, configure: b =>
         {
-            b.WebHost.UseUrls("http://127.0.0.1:0");
             b.Logging.ClearProviders();
-            b.Configuration["Hub:DataDir"] = dataDir;
             foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
             {
                 b.Configuration[k] = v;
             }
         });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new HubHost(app, new Uri(address + "/"), dataDir);
+        return new HubHost(hub, new Uri(hub.Address + "/"), dataDir);
     }
 
-    public T Service<T>() where T : notnull => _app.Services.GetRequiredService<T>();
+    public T Service<T>() where T : notnull => _hub.Service<T>();
 
     public Task<string> KeyAsync(string user, params string[] scopes) =>
         Service<ApiKeyService>().CreateAsync(user, scopes.Length == 0 ? [ApiKeyService.Push] : scopes, "test", CancellationToken.None);
@@ -72,8 +63,7 @@ public sealed class HubHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await _hub.DisposeAsync();
         Directory.Delete(DataDir, recursive: true);
     }
 }

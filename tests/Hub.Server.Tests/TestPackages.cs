@@ -15,25 +15,8 @@ internal static class TestPackages
 {
     public static XModConfig Config(params string[] languages) => XModConfig.Preset("nano") with { Languages = languages };
 
-    public static string ModelDir(string root, XModConfig config, int seed)
-    {
-        var dir = Path.Combine(root, $"model-{seed}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(Path.Combine(dir, ModelFiles.ModulesDir));
-        config.Save(Path.Combine(dir, ModelFiles.Config));
-        var rng = new Random(seed);
-        TensorEntry Entry(ParameterSpec s)
-        {
-            var bytes = new byte[s.Shape.Aggregate(1L, (a, b) => a * b) * 4];
-            rng.NextBytes(bytes);
-            return TensorEntry.FromBytes(s.Name, SafeTensorsDType.F32, s.Shape, bytes);
-        }
-        SafeTensorsWriter.Write(Path.Combine(dir, ModelFiles.Trunk), XModLayout.Trunk(config).Select(Entry).ToList());
-        foreach (var lang in config.Languages)
-        {
-            SafeTensorsWriter.Write(ModelFiles.Module(dir, lang), XModLayout.Module(config, lang).Select(Entry).ToList());
-        }
-        return dir;
-    }
+    public static string ModelDir(string root, XModConfig config, int seed) =>
+        SyntheticCheckpoint.Write(Path.Combine(root, $"model-{seed}-{Guid.NewGuid():N}"), config, seed);
 
     /// <summary>Packs a trunk and its languages; returns the .nupkg paths (trunk first).</summary>
     public static List<string> Build(string root, string trunkId, string version, int seed, params string[] languages)

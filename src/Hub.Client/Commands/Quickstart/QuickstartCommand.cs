@@ -1,11 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using XMod.Packaging.Languages;
 using XMod.Runtime.Corpora;
@@ -91,17 +86,11 @@ public sealed class QuickstartCommand(IReporter reporter)
         {
             Directory.Delete(hubData, recursive: true);
         }
-        var app = HubApp.Build([], b =>
+        var hub = await HubApp.StartAsync(hubData, configure: b => b.Logging.ClearProviders(), cancel: cancel);
+        await using (hub)
         {
-            b.WebHost.UseUrls("http://127.0.0.1:0");
-            b.Logging.ClearProviders();
-            b.Configuration["Hub:DataDir"] = hubData;
-        });
-        await using (app)
-        {
-            await app.StartAsync(cancel);
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            var keys = app.Services.GetRequiredService<ApiKeyService>();
+            var address = hub.Address;
+            var keys = hub.Service<ApiKeyService>();
             var maintainerKey = await keys.CreateAsync("maintainer", [ApiKeyService.Push], "quickstart", cancel);
             var communityKey = await keys.CreateAsync("yoruba-community", [ApiKeyService.Push], "quickstart", cancel);
             reporter.Info($"  hub at {address} (NuGet v3 feed {address}/v3/index.json)");
@@ -150,7 +139,6 @@ public sealed class QuickstartCommand(IReporter reporter)
                 reporter.Info($"  {lang}: held-out perplexity {perplexity.Perplexity.ToString("F1", CultureInfo.InvariantCulture)} ({perplexity.MaskedTokens} masked tokens)");
                 reporter.Info($"         fill-mask \"{text}\" -> " + string.Join("  ", fill.Select(f => $"{f.Token.Replace('\u2581', ' ').Trim()} ({f.Probability:P0})")));
             }
-            await app.StopAsync(cancel);
         }
 
         reporter.Success($"\ndone in {_clock.Elapsed:m\\:ss}. What to try next:");

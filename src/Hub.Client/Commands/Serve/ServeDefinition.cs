@@ -1,8 +1,4 @@
 using System.CommandLine;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using XModHub.Client.Cli;
@@ -26,35 +22,33 @@ public static class ServeDefinition
         command.SetAction(async (p, cancel) =>
         {
             var data = Path.GetFullPath(p.GetValue(Data)!);
-            var app = HubApp.Build(["--urls", $"http://{p.GetValue(Host)}:{p.GetValue(Port)}"], b =>
+            RunningHub hub;
+            try
             {
-                b.Configuration["Hub:DataDir"] = data;
-                // Start-up failures are reported as one line below, not as the host's stack trace.
-                b.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
-                b.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-                b.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning); // our own lines say where it listens
-            });
-            await using (app)
+                hub = await HubApp.StartAsync(data, p.GetValue(Host)!, p.GetValue(Port), b =>
+                {
+                    // Start-up failures are reported as one line below, not as the host's stack trace.
+                    b.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+                    b.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+                    b.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning); // our own lines say where it listens
+                }, cancel);
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
             {
-                try
-                {
-                    await app.StartAsync(cancel);
-                }
-                catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
-                {
-                    throw new XMod.XModException($"port {p.GetValue(Port)} on {p.GetValue(Host)} is in use: choose another with --port (0 picks a free one)");
-                }
-                var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-                reporter.Success($"hub listening on {address} (data in {data})");
-                reporter.Info($"  browse:  {address}/");
-                reporter.Info($"  feed:    {address}/v3/index.json   (NuGet v3: dotnet nuget push / dotnet package search --source ...)");
-                if (await HubApp.BootstrapAdminKeyAsync(app, cancel) is { } key)
+                throw new XMod.XModException($"port {p.GetValue(Port)} on {p.GetValue(Host)} is in use: choose another with --port (0 picks a free one)");
+            }
+            await using (hub)
+            {
+                reporter.Success($"hub listening on {hub.Address} (data in {data})");
+                reporter.Info($"  browse:  {hub.Address}/");
+                reporter.Info($"  feed:    {hub.FeedUrl}   (NuGet v3: dotnet nuget push / dotnet package search --source ...)");
+                if (await HubApp.BootstrapAdminKeyAsync(hub.App, cancel) is { } key)
                 {
                     reporter.Info($"  admin API key: {key}   (saved to {Path.Combine(data, "admin-key")}; create publisher keys with POST /api/keys)");
                 }
                 reporter.Info("press Ctrl-C to stop");
                 // Ends on Ctrl-C and SIGTERM: the host's console lifetime turns both into a shutdown.
-                await app.WaitForShutdownAsync(cancel);
+                await hub.App.WaitForShutdownAsync(cancel);
             }
             return 0;
         });
