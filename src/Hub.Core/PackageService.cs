@@ -17,6 +17,14 @@ public enum PushStatus
 
 public sealed record PushOutcome(PushStatus Status, string Message, PackageRecord? Package = null);
 
+public enum ListingResult
+{
+    Done,
+    NotFound,
+    Unauthorized,
+    Forbidden,
+}
+
 /// <summary>Push, unlist, relist and download, over the providers (an endpoint makes one call here).</summary>
 public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, ApiKeyService keys, PackageLimits limits)
 {
@@ -78,25 +86,26 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
         }
     }
 
-    public async Task<(bool Found, bool Allowed)> SetListedAsync(string id, string version, bool listed, string? apiKey, CancellationToken cancel)
+    /// <summary>Unlists or relists a version: owners with an unlist or push key, or admins.</summary>
+    public async Task<ListingResult> SetListedAsync(string id, string version, bool listed, string? apiKey, CancellationToken cancel)
     {
         var key = await keys.AuthenticateAsync(apiKey, cancel);
         if (key is null)
         {
-            return (true, false);
+            return ListingResult.Unauthorized;
         }
         var package = await store.GetAsync(id, Normalize(version), cancel);
         if (package is null)
         {
-            return (false, true);
+            return ListingResult.NotFound;
         }
         var owners = await store.GetOwnersAsync(package.Id, cancel);
         if (!key.Scopes.Contains(ApiKeyService.Admin) && !(owners.Contains(key.User) && (key.Scopes.Contains(ApiKeyService.Unlist) || key.Scopes.Contains(ApiKeyService.Push))))
         {
-            return (true, false);
+            return ListingResult.Forbidden;
         }
         await store.SetListedAsync(package.Id, package.Version, listed, cancel);
-        return (true, true);
+        return ListingResult.Done;
     }
 
     /// <summary>The package file, counting the download; null when there is no such version.</summary>

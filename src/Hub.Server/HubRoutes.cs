@@ -87,14 +87,13 @@ public static class HubRoutes
 
     private static async Task<IResult> SetListed(string id, string version, bool listed, HttpRequest r, PackageService service, CancellationToken cancel)
     {
-        var key = r.Headers["X-NuGet-ApiKey"].FirstOrDefault();
-        if (key is null)
+        return await service.SetListedAsync(id, version, listed, r.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel) switch
         {
-            return Results.Text("an API key is required (X-NuGet-ApiKey)", statusCode: StatusCodes.Status401Unauthorized);
-        }
-        var (found, allowed) = await service.SetListedAsync(id, version, listed, key, cancel);
-        return !found ? Results.NotFound() : !allowed ? Results.Text($"the key may not {(listed ? "relist" : "unlist")} {id}", statusCode: StatusCodes.Status403Forbidden)
-            : listed ? Results.Ok() : Results.NoContent();
+            ListingResult.Unauthorized => Results.Text("a valid API key is required (X-NuGet-ApiKey)", statusCode: StatusCodes.Status401Unauthorized),
+            ListingResult.NotFound => Results.NotFound(),
+            ListingResult.Forbidden => Results.Text($"the key may not {(listed ? "relist" : "unlist")} {id}", statusCode: StatusCodes.Status403Forbidden),
+            _ => listed ? Results.Ok() : Results.NoContent(),
+        };
     }
 
     private static async Task<IResult> Content(string id, string version, string file, PackageService service, IMetadataStore store, CancellationToken cancel)

@@ -62,6 +62,21 @@ public sealed class HubBehaviourTests(ITestOutputHelper output) : IDisposable
         var db = File.ReadAllBytes(Path.Combine(hub.DataDir, "hub.db"));
         Assert.DoesNotContain(alice, System.Text.Encoding.ASCII.GetString(db));
 
+        // Unlisting: an unknown key is 401, another user's key 403, the owner's 204.
+        async Task<HttpStatusCode> Unlist(string? k)
+        {
+            using var req = new HttpRequestMessage(HttpMethod.Delete, "api/v2/package/xmod-nano/1.0.0");
+            if (k is not null)
+            {
+                req.Headers.Add("X-NuGet-ApiKey", k);
+            }
+            return (await hub.Client.SendAsync(req)).StatusCode;
+        }
+        Assert.Equal(HttpStatusCode.Unauthorized, await Unlist(null));
+        Assert.Equal(HttpStatusCode.Unauthorized, await Unlist("xmh_wrong"));
+        Assert.Equal(HttpStatusCode.Forbidden, await Unlist(await hub.KeyAsync("mallory")));
+        Assert.Equal(HttpStatusCode.NoContent, await Unlist(alice));
+
         // Only admins create keys.
         using var create = new HttpRequestMessage(HttpMethod.Post, "api/keys") { Content = JsonContent.Create(new { user = "dave", scopes = new[] { "push" }, name = "x" }) };
         create.Headers.Add("X-NuGet-ApiKey", alice);
