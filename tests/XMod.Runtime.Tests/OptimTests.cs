@@ -23,7 +23,6 @@ public sealed class OptimTests
                 var mHat = m[i] / (1 - Math.Pow(b1, t));
                 var denom = Math.Sqrt(v[i]) / Math.Sqrt(1 - Math.Pow(b2, t)) + eps;
                 p[i] -= lr * mHat / denom;
-                _ = mHat;
             }
         }
         return p;

@@ -52,7 +52,7 @@ public static partial class PackageValidator
         try
         {
             zip = new ZipArchive(nupkg, ZipArchiveMode.Read, leaveOpen: true);
-            _ = zip.Entries.Count;
+            _ = zip.Entries.Count; // reads the central directory here, where a non-zip is caught
         }
         catch (InvalidDataException)
         {
