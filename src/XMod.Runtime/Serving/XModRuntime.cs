@@ -153,8 +153,7 @@ public sealed class XModRuntime : IDisposable
     {
         var code = Code(language);
         var tokenizer = _loaded.TokenizerFor(code);
-        var stream = texts.SelectMany(t => tokenizer.EncodePieces(t).Append(Tokenization.XModTokenizer.Eos)).ToArray();
-        var streams = TokenStreams.FromArrays(new Dictionary<string, int[]> { [code] = stream });
+        var streams = TokenStreams.FromParagraphs(code, texts, tokenizer);
         return Evaluator.Perplexity(Model, tokenizer, streams, [code], Math.Min(length, Model.Config.MaxSequenceLength))[0];
     }
 

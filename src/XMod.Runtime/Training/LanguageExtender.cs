@@ -277,8 +277,7 @@ public static class LanguageExtender
     private static (double Seconds, long PeakRss) Train(XModModel model, XModTokenizer tokenizer, string language, IReadOnlyList<string> train,
         IReadOnlyList<Tensor> trainable, AddLanguageOptions o, Action<string> log, Action<TrainingProgress>? progress, CancellationToken cancel)
     {
-        var stream = train.SelectMany(l => tokenizer.EncodePieces(l).Append(XModTokenizer.Eos)).ToArray();
-        var streams = TokenStreams.FromArrays(new Dictionary<string, int[]> { [language] = stream });
+        var streams = TokenStreams.FromParagraphs(language, train, tokenizer);
         var data = new PretrainingData(streams, [language], o.BatchSize, o.SequenceLength, 1.0, o.Seed);
         var schedule = new LearningRateSchedule(o.LearningRate, (int)Math.Round(o.Steps * 0.06), o.Steps);
         using var optimizer = new AdamW(trainable, trainable.Select(t => t.Dim > 1 ? 0.01 : 0.0).ToList(), 0.9, 0.98, 1e-6);
@@ -322,8 +321,7 @@ public static class LanguageExtender
 
     private static double HeldOutPerplexity(XModModel model, XModTokenizer tokenizer, string language, IReadOnlyList<string> heldOut, AddLanguageOptions o)
     {
-        var stream = heldOut.SelectMany(l => tokenizer.EncodePieces(l).Append(XModTokenizer.Eos)).ToArray();
-        var streams = TokenStreams.FromArrays(new Dictionary<string, int[]> { [language] = stream });
+        var streams = TokenStreams.FromParagraphs(language, heldOut, tokenizer);
         return Evaluator.Perplexity(model, tokenizer, streams, [language], o.SequenceLength, bf16: o.BFloat16)[0].Perplexity;
     }
 

@@ -20,6 +20,14 @@ public sealed class TokenStreams
     /// <summary>Streams already in memory (tests, synthetic data).</summary>
     internal static TokenStreams FromArrays(IReadOnlyDictionary<string, int[]> streams) => new(streams);
 
+    /// <summary>One language's paragraphs as a stream: each paragraph's pieces, then &lt;/s&gt;.</summary>
+    public static int[] Encode(IEnumerable<string> paragraphs, XModTokenizer tokenizer) =>
+        paragraphs.SelectMany(p => tokenizer.EncodePieces(p).Append(XModTokenizer.Eos)).ToArray();
+
+    /// <summary>A single language's stream from paragraphs in memory.</summary>
+    public static TokenStreams FromParagraphs(string language, IEnumerable<string> paragraphs, XModTokenizer tokenizer) =>
+        new(new Dictionary<string, int[]> { [language] = Encode(paragraphs, tokenizer) });
+
     public static TokenStreams Load(Corpus corpus, IReadOnlyList<string> languages, XModTokenizer tokenizer, string cacheDir,
         bool heldOut, Action<string>? log = null)
     {
@@ -39,13 +47,7 @@ public sealed class TokenStreams
             }
             else
             {
-                var ids = new List<int>();
-                foreach (var line in File.ReadLines(file, Encoding.UTF8))
-                {
-                    ids.AddRange(tokenizer.EncodePieces(line));
-                    ids.Add(XModTokenizer.Eos);
-                }
-                stream = [.. ids];
+                stream = Encode(File.ReadLines(file, Encoding.UTF8), tokenizer);
                 AtomicFile.WriteAllBytes(cache, MemoryMarshal.AsBytes(stream.AsSpan()));
             }
             lock (gate)
