@@ -1,11 +1,16 @@
+using XMod.Runtime.Tasks;
 using System.Diagnostics;
 using System.Globalization;
 using XMod.Packaging;
 using XMod.Packaging.Languages;
-using XMod.Runtime.Corpora;
+using XMod.Training.Corpora;
 using XMod.Runtime.Model;
-using XMod.Runtime.Tensors;
-using XMod.Runtime.Training;
+using XMod.Tensors;
+using XMod.Runtime.Scoring;
+using XMod.Training.Pretraining;
+using XMod.Training.AddLanguage;
+using XMod.Training.FineTuning;
+using XMod.Training.Loop;
 
 namespace XMod.Bench;
 
@@ -35,7 +40,7 @@ internal static class CrossLingualBench
         {
             var name = shared ? "SHARED" : "X-MOD";
             var run = Path.Combine(workDir, shared ? "shared" : "xmod");
-            if (Pretrainer.LatestCheckpoint(run) is null)
+            if (ModelDirectory.LatestCheckpoint(run) is null)
             {
                 using var trainer = Pretrainer.Start(corpus, run, new PretrainOptions
                 {
@@ -61,7 +66,7 @@ internal static class CrossLingualBench
         }
 
         // Adding a language (Turkish, held out of pre-training) to the X-MOD mini trunk: one pass over 1 MB.
-        var trunk = Pretrainer.ResolveModelDirectory(Path.Combine(workDir, "xmod"));
+        var trunk = ModelDirectory.Resolve(Path.Combine(workDir, "xmod"));
         // Train and held-out paragraphs both: add-language splits them again by the same hash rule.
         var turkish = corpus.Train("tr_TR").Concat(corpus.HeldOut("tr_TR")).ToList();
         var bytes = turkish.Sum(l => (long)System.Text.Encoding.UTF8.GetByteCount(l) + 1);

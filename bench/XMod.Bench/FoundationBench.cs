@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using XMod.Runtime.Tensors;
+using XMod.Tensors;
 
 namespace XMod.Bench;
 

@@ -3,9 +3,13 @@ using System.Globalization;
 using System.Text.Json;
 using XMod.Packaging.Checkpoints;
 using XMod.Runtime.Model;
-using XMod.Runtime.Optim;
-using XMod.Runtime.Tensors;
-using XMod.Runtime.Training;
+using XMod.Tensors.Optim;
+using XMod.Tensors;
+using XMod.Runtime.Scoring;
+using XMod.Training.Pretraining;
+using XMod.Training.AddLanguage;
+using XMod.Training.FineTuning;
+using XMod.Training.Loop;
 
 namespace XMod.Bench;
 

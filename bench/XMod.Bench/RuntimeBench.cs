@@ -1,3 +1,4 @@
+using XModHub.Client;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
@@ -6,7 +7,7 @@ using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
 using XMod.Runtime.Serving;
 using XModHub.Client.Cache;
-using XModHub.Client.Cli;
+using XModHub.Cli;
 using XModHub.Client.Feeds;
 using XModHub.Client.Packages;
 using XModHub.Core;

@@ -4,7 +4,7 @@ using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
 using XModHub.Client.Cache;
-using XModHub.Client.Cli;
+using XModHub.Client;
 using XModHub.Client.Feeds;
 using XModHub.Client.Packages;
 using XModHub.Core;
@@ -69,45 +69,5 @@ public sealed class InstallResolutionTests : IAsyncLifetime
         // Search filters go to the hub.
         var cyrillic = await user.SearchAsync("", "XModLanguage", 50, default, new Dictionary<string, string> { ["script"] = "Cyrl" });
         Assert.Equal(["tr.lang-ru"], cyrillic.Select(h => h.Id));
-    }
-
-    [Fact]
-    public void TheCliPacksAsADotnetToolThatRuns()
-    {
-        var root = XModHubRoot();
-        var packages = Path.Combine(_dir, "tool-package");
-        Run("dotnet", "pack", Path.Combine(root, "src", "Hub.Client", "Hub.Client.csproj"), "-c", "Release", "-o", packages, "-nologo", "-v", "quiet");
-        Assert.Single(Directory.GetFiles(packages, "XModHub.Client.*.nupkg"));
-        var tools = Path.Combine(_dir, "tools");
-        Run("dotnet", "tool", "install", "XModHub.Client", "--tool-path", tools, "--add-source", packages);
-        var doctor = Run(Path.Combine(tools, "xmod-hub"), "doctor");
-        Assert.Contains("ok: the runtime is ready", doctor);
-    }
-
-    private static string XModHubRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "XModHub.sln")))
-        {
-            dir = dir.Parent;
-        }
-        return dir!.FullName;
-    }
-
-    private static string Run(string exe, params string[] args)
-    {
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(5)), $"{exe} hung");
-        Assert.True(p.ExitCode == 0, $"{exe} {string.Join(' ', args)} failed: {err.Result}{output}");
-        return output;
     }
 }

@@ -1,7 +1,7 @@
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.SafeTensors;
 using XMod.Runtime.Model;
-using XMod.Runtime.Tensors;
+using XMod.Tensors;
 
 namespace XMod.Runtime.Tests;
 

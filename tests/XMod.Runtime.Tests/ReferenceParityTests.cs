@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using XMod.Runtime.Model;
-using XMod.Runtime.Tensors;
+using XMod.Tensors;
 
 namespace XMod.Runtime.Tests;
 

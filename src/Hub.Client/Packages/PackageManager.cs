@@ -3,10 +3,11 @@ using NuGet.Versioning;
 using XMod;
 using XMod.Packaging;
 using XMod.Packaging.Caching;
+using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
 using XModHub.Client.Cache;
-using XModHub.Client.Cli;
+using XModHub.Client;
 using XModHub.Client.Feeds;
 
 namespace XModHub.Client.Packages;
@@ -163,6 +164,31 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
             hits.AddRange(await new FeedClient(http, source).SearchAsync(query, packageType, take, cancel, filters));
         }
         return hits.DistinctBy(h => h.Id.ToLowerInvariant()).ToList();
+    }
+
+    /// <summary>A model as a trunk package plus one language package per pre-trained language, trunk first.</summary>
+    public async Task PublishModelAsync(string modelDir, string trunkId, string version, string? source, CancellationToken cancel)
+    {
+        var staging = Directory.CreateTempSubdirectory("xmod-publish-model-").FullName;
+        try
+        {
+            var config = XModConfig.Load(Path.Combine(modelDir, ModelFiles.Config));
+            XModConfig? TrunkConfig(TrunkReference r) => r.Id == trunkId ? config : null;
+            await PublishDirectoryAsync(ModelPackages.Trunk(modelDir, trunkId, version, Path.Combine(staging, "trunk")), source, TrunkConfig, cancel);
+            if (!config.SharedModule)
+            {
+                foreach (var lang in config.Languages)
+                {
+                    var dir = ModelPackages.Language(modelDir, trunkId, lang, version, Path.Combine(staging, lang));
+                    await PublishDirectoryAsync(dir, source, TrunkConfig, cancel);
+                }
+            }
+            reporter.Info($"published {trunkId} {version} and {(config.SharedModule ? 0 : config.Languages.Count)} language packages");
+        }
+        finally
+        {
+            Directory.Delete(staging, recursive: true);
+        }
     }
 }
 

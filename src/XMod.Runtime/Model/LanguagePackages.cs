@@ -1,6 +1,6 @@
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Manifests;
-using XMod.Runtime.Tensors;
+using XMod.Tensors;
 using XMod.Runtime.Tokenization;
 
 namespace XMod.Runtime.Model;

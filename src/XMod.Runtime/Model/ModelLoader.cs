@@ -1,5 +1,6 @@
+using XMod.Runtime.Tasks;
 using XMod.Runtime.Tokenization;
-using XMod.Runtime.Training;
+using XMod.Runtime.Scoring;
 
 namespace XMod.Runtime.Model;
 
@@ -17,7 +18,7 @@ public sealed class LoadedModel(XModModel model, XModTokenizer? tokenizer, strin
     public string Directory { get; } = directory;
 
     /// <summary>sha256 of the trunk's weights: language modules are bound to it.</summary>
-    public string TrunkSha256 => _trunkSha256 ??= Training.LanguageExtender.TrunkSha256(Directory);
+    public string TrunkSha256 => _trunkSha256 ??= ModelDirectory.TrunkSha256(Directory);
 
     public XModTokenizer RequireTokenizer() =>
         Tokenizer ?? throw new XModException($"{Directory} has no tokenizer: pass token ids instead of text");
@@ -51,7 +52,7 @@ public sealed class LoadedModel(XModModel model, XModTokenizer? tokenizer, strin
 
     public static LoadedModel Open(string path, IReadOnlyCollection<string>? languages = null)
     {
-        var dir = Pretrainer.ResolveModelDirectory(path);
+        var dir = ModelDirectory.Resolve(path);
         if (!System.IO.Directory.Exists(Path.Combine(dir, ModelStore.ModulesDir)) && languages is null)
         {
             return OpenTrunk(dir); // a trunk package: its languages are packages of their own

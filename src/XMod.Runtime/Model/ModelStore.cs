@@ -1,7 +1,7 @@
 using XMod.Packaging;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.SafeTensors;
-using XMod.Runtime.Tensors;
+using XMod.Tensors;
 using XMod.Runtime.Tokenization;
 
 namespace XMod.Runtime.Model;

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using XMod.Packaging.Checkpoints;
-using XMod.Runtime.Tensors;
+using XMod.Tensors;
 
 namespace XMod.Runtime.Model;
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using XMod.Runtime.Tensors;
+using XMod.Tensors;
 
 namespace XMod.Runtime.Model;
 

@@ -1,11 +1,13 @@
+using XMod.Runtime.Tokenization;
+using XMod.Runtime.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using XMod.Packaging;
 using XMod.Packaging.Caching;
 using XMod.Packaging.Languages;
 using XMod.Packaging.Manifests;
 using XMod.Runtime.Model;
-using XMod.Runtime.Tensors;
-using XMod.Runtime.Training;
+using XMod.Tensors;
+using XMod.Runtime.Scoring;
 
 namespace XMod.Runtime.Serving;
 

@@ -1,3 +1,4 @@
+using XMod.Tensors.SentencePiece;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using XMod.Packaging;

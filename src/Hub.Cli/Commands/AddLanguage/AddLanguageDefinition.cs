@@ -1,0 +1,103 @@
+using XModHub.Cli.Workflows;
+using XMod.Training.Corpora;
+using XMod.Runtime.Tasks;
+using XModHub.Client.Packages;
+using XModHub.Client;
+using System.CommandLine;
+using XMod;
+using XMod.Packaging.Languages;
+using XMod.Runtime.Model;
+using XMod.Runtime.Scoring;
+using XMod.Training.Pretraining;
+using XMod.Training.AddLanguage;
+using XMod.Training.FineTuning;
+using XMod.Training.Loop;
+using XModHub.Cli;
+using XModHub.Cli.Commands.Pretrain;
+using CorpusFiles = XMod.Training.Corpora.Corpus;
+
+namespace XModHub.Cli.Commands.AddLanguage;
+
+/// <summary>`xmod-hub add-language lang-yo --corpus FILE --trunk DIR`: a new language on a frozen trunk.</summary>
+public static class AddLanguageDefinition
+{
+    public static readonly Argument<string> Id = new("language") { Description = "The language to add: lang-yo, yo, yor or yo_NG" };
+    public static readonly Option<string> CorpusOption = new("--corpus") { Description = "Its text: a file (one paragraph per line) or a corpus directory", Required = true };
+    public static readonly Option<string> Trunk = new("--trunk") { Description = "The trunk: a model directory or a pre-training run", Required = true };
+    public static readonly Option<string?> Out = new("--out") { Description = "Module directory to write (default: modules/lang-<code>)" };
+    public static readonly Option<int?> Vocab = new("--vocab") { Description = "Own vocabulary size (default: scaled to the text, 1k to 30k)" };
+    public static readonly Option<bool> ReuseVocab = new("--reuse-vocab") { Description = "Use the trunk's vocabulary and embeddings; learn the modules only" };
+    public static readonly Option<int> Steps = new("--steps") { Description = "Training steps", DefaultValueFactory = _ => 1000 };
+    public static readonly Option<int> Batch = new("--batch") { Description = "Examples per batch", DefaultValueFactory = _ => 16 };
+    public static readonly Option<int> Seq = new("--seq") { Description = "Tokens per example", DefaultValueFactory = _ => 128 };
+    public static readonly Option<double> Lr = new("--lr") { Description = "Peak learning rate (paper: 1e-4)", DefaultValueFactory = _ => 1e-4 };
+    public static readonly Option<ulong> Seed = new("--seed") { Description = "Seed", DefaultValueFactory = _ => 1UL };
+    public static readonly Option<bool> BFloat16 = new("--bf16") { Description = "Mixed precision (bfloat16 autocast)" };
+    public static readonly Option<string> Version = new("--version") { Description = "Package version (SemVer)", DefaultValueFactory = _ => "1.0.0" };
+    public static readonly Option<string?> TrunkId = new("--trunk-id") { Description = "The id the trunk is published under (default: its package id, or the run's name)" };
+
+    public static Command Create(IReporter reporter)
+    {
+        var command = new Command("add-language", "Add a language to a frozen trunk: its vocabulary, embeddings and modules, trained with MLM");
+        command.Arguments.Add(Id);
+        foreach (var o in new Option[] { CorpusOption, Trunk, Out, Vocab, ReuseVocab, Steps, Batch, Seq, Lr, Seed, BFloat16, Version, TrunkId })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction((p, cancel) =>
+        {
+            var id = p.GetValue(Id)!;
+            var language = LanguageCatalog.Find(id)?.Code ?? (id.StartsWith("lang-", StringComparison.Ordinal) ? id[5..] : id);
+            var (lines, source) = ReadCorpus(p.GetValue(CorpusOption)!, language);
+            var outDir = p.GetValue(Out) ?? Path.Combine("modules", id.StartsWith("lang-", StringComparison.Ordinal) ? id : "lang-" + id);
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                cts.Cancel();
+                reporter.Warn("stopping; nothing will be written");
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var result = LanguageExtender.Run(ModelDirectory.Resolve(p.GetValue(Trunk)!), lines, source, outDir, new AddLanguageOptions
+                {
+                    Language = language,
+                    VocabSize = p.GetValue(Vocab),
+                    ReuseVocabulary = p.GetValue(ReuseVocab),
+                    Steps = p.GetValue(Steps),
+                    BatchSize = p.GetValue(Batch),
+                    SequenceLength = p.GetValue(Seq),
+                    LearningRate = p.GetValue(Lr),
+                    Seed = p.GetValue(Seed),
+                    BFloat16 = p.GetValue(BFloat16),
+                    Version = p.GetValue(Version)!,
+                    TrunkId = p.GetValue(TrunkId),
+                }, reporter.Info, pr => reporter.Info(
+                    $"step {pr.Step,6}/{pr.TotalSteps}  loss {pr.Loss,7:F4}  {pr.TokensPerSecond / 1000,6:F1}k tok/s  elapsed {PretrainDefinition.Duration(pr.Elapsed)}  ETA {PretrainDefinition.Duration(pr.Remaining)}"), cts.Token);
+                reporter.Success($"added {result.Language}: {result.TrainableParameters:N0} parameters trained ({100.0 * result.TrainableParameters / result.TotalParameters:F1}% of the model), held-out perplexity {result.HeldOutPerplexity:F2}, written to {result.Directory}");
+                return Task.FromResult(0);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>A text file, or a corpus directory's paragraphs (train and held-out) of the language.</summary>
+    internal static (IReadOnlyList<string> Lines, string Source) ReadCorpus(string path, string language)
+    {
+        if (Directory.Exists(path))
+        {
+            var corpus = CorpusFiles.Open(path);
+            return ([.. corpus.Train(language), .. corpus.HeldOut(language)], $"{path} ({language})");
+        }
+        if (!File.Exists(path))
+        {
+            throw new XModException($"--corpus {path} does not exist");
+        }
+        return (File.ReadAllLines(path), Path.GetFileName(path));
+    }
+}

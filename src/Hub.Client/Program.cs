@@ -1,3 +1,0 @@
-using XModHub.Client.Cli;
-
-return CliApp.Run(args, new ConsoleReporter());

@@ -1,0 +1,29 @@
+namespace XModHub.Client;
+
+/// <summary>Where a command reports to; the console in the CLI, a buffer in tests.</summary>
+public interface IReporter
+{
+    void Info(string line);
+
+    void Success(string line);
+
+    void Warn(string line);
+
+    void Error(string line);
+}
+
+/// <summary>Collects lines, for tests.</summary>
+public sealed class BufferReporter : IReporter
+{
+    public List<string> Lines { get; } = new();
+
+    public void Info(string line) => Lines.Add(line);
+
+    public void Success(string line) => Lines.Add(line);
+
+    public void Warn(string line) => Lines.Add("warning: " + line);
+
+    public void Error(string line) => Lines.Add("error: " + line);
+
+    public override string ToString() => string.Join('\n', Lines);
+}

@@ -1,0 +1,125 @@
+using XMod.Runtime.Model;
+using XMod.Tensors;
+using XMod.Runtime.Tokenization;
+
+namespace XMod.Runtime.Scoring;
+
+public sealed record LanguagePerplexity(string Language, double Perplexity, double Loss, long MaskedTokens, int Blocks);
+
+public sealed record MaskPrediction(string Token, int Id, double Probability);
+
+/// <summary>Held-out MLM perplexity and fill-mask.</summary>
+public static class Evaluator
+{
+    /// <summary>The fixed masking seed: the same positions are masked for every run and model.</summary>
+    public const ulong MaskSeed = 20221;
+
+    /// <summary>
+    /// Per-language MLM perplexity, exp(mean cross-entropy over masked tokens), on consecutive
+    /// blocks of each held-out stream (up to <paramref name="maxTokens"/> tokens), with masks that
+    /// depend only on the language and the block index. Comparable between runs and between
+    /// models that share a tokenizer.
+    /// </summary>
+    public static IReadOnlyList<LanguagePerplexity> Perplexity(XModModel model, XModTokenizer tokenizer, TokenStreams heldOut,
+        IReadOnlyList<string> languages, int length, int batchSize = 16, int maxTokens = 50_000, bool bf16 = false)
+    {
+        var wasTraining = model.Training;
+        model.Training = false;
+        try
+        {
+            var results = new List<LanguagePerplexity>();
+            foreach (var lang in languages)
+            {
+                var stream = heldOut.Streams[lang];
+                var blocks = Math.Min(TokenStreams.BlockCount(stream, length), Math.Max(1, maxTokens / (length - 2)));
+                double lossSum = 0;
+                long count = 0;
+                for (var start = 0; start < blocks; start += batchSize)
+                {
+                    var n = Math.Min(batchSize, blocks - start);
+                    var ids = new long[n * length];
+                    var labels = new long[n * length];
+                    for (var b = 0; b < n; b++)
+                    {
+                        var block = TokenStreams.Block(stream, start + b, length);
+                        var blockLabels = MlmMasking.Apply(block, length, StableRandom.For(MaskSeed, StableRandom.Hash(lang), (ulong)(start + b)),
+                            0.15, tokenizer.MaskId, XModTokenizer.Unk + 1, id => tokenizer.IsSpecial((int)id));
+                        block.CopyTo(ids, b * length);
+                        blockLabels.CopyTo(labels, b * length);
+                    }
+                    var (sum, masked) = MaskedLossSum(model, ids, labels, n, length, lang, bf16);
+                    lossSum += sum;
+                    count += masked;
+                }
+                var mean = lossSum / Math.Max(1, count);
+                results.Add(new LanguagePerplexity(lang, Math.Exp(mean), mean, count, blocks));
+            }
+            return results;
+        }
+        finally
+        {
+            model.Training = wasTraining;
+        }
+    }
+
+    private static (double Sum, long Count) MaskedLossSum(XModModel model, long[] ids, long[] labels, int batch, int length, string lang, bool bf16)
+    {
+        using var scope = DisposeScope.Begin();
+        using var inference = Torch.InferenceMode();
+        var sum = MlmObjective.Loss(model, ids, labels, batch, length, lang, bf16, F.Reduction.Sum).Item();
+        return (sum, MlmObjective.MaskedCount(labels));
+    }
+
+    /// <summary>
+    /// The top-k fillers of each &lt;mask&gt; in <paramref name="text"/> (written literally as
+    /// "&lt;mask&gt;"), in order of appearance.
+    /// </summary>
+    public static IReadOnlyList<IReadOnlyList<MaskPrediction>> FillMask(XModModel model, XModTokenizer tokenizer, string text, string language, int topK = 5)
+    {
+        const string marker = "<mask>";
+        var parts = text.Split(marker);
+        if (parts.Length < 2)
+        {
+            throw new XModException($"the text has no {marker}: write {marker} where a word should be predicted");
+        }
+        var ids = new List<long> { XModTokenizer.Bos };
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (parts[i].Trim().Length > 0)
+            {
+                ids.AddRange(tokenizer.EncodePieces(parts[i].Trim()).Select(x => (long)x));
+            }
+            if (i < parts.Length - 1)
+            {
+                ids.Add(tokenizer.MaskId);
+            }
+        }
+        ids.Add(XModTokenizer.Eos);
+        if (ids.Count > model.Config.MaxSequenceLength)
+        {
+            throw new XModException($"the text is {ids.Count} tokens long; the model takes at most {model.Config.MaxSequenceLength}");
+        }
+        var maskAt = ids.Select((id, i) => (id, i)).Where(x => x.id == tokenizer.MaskId).Select(x => (long)x.i).ToArray();
+        var wasTraining = model.Training;
+        model.Training = false;
+        try
+        {
+            using var scope = DisposeScope.Begin();
+            using var inference = Torch.InferenceMode();
+            var hidden = model.Encode(Tensor.From(ids.ToArray(), 1, ids.Count), null, [language]).Squeeze(0);
+            var probs = F.Softmax(model.LmHead(hidden.IndexSelect(0, Tensor.From(maskAt)), language), -1);
+            var (values, indices) = probs.TopK(Math.Min(topK, model.Config.VocabSize), -1);
+            var p = values.ToArray<float>();
+            var idx = indices.ToArray<long>();
+            var k = (int)values.Size(1);
+            return Enumerable.Range(0, maskAt.Length)
+                .Select(m => (IReadOnlyList<MaskPrediction>)Enumerable.Range(0, k)
+                    .Select(j => new MaskPrediction(tokenizer.Token((int)idx[m * k + j]), (int)idx[m * k + j], p[m * k + j])).ToList())
+                .ToList();
+        }
+        finally
+        {
+            model.Training = wasTraining;
+        }
+    }
+}

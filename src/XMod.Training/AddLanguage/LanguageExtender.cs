@@ -1,0 +1,351 @@
+using XMod.Runtime.Scoring;
+using XMod.Training.Pretraining;
+using XMod.Training.Loop;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using XMod.Packaging;
+using XMod.Packaging.Checkpoints;
+using XMod.Packaging.Languages;
+using XMod.Packaging.Manifests;
+using XMod.Training.Corpora;
+using XMod.Runtime.Model;
+using XMod.Tensors.Optim;
+using XMod.Tensors;
+using XMod.Runtime.Tokenization;
+
+namespace XMod.Training.AddLanguage;
+
+public sealed record AddLanguageOptions
+{
+    /// <summary>The new language (X-MOD code, BCP-47 or ISO 639-3).</summary>
+    public required string Language { get; init; }
+
+    /// <summary>Own vocabulary size; null picks one from the corpus size (the paper used 30k for large corpora).</summary>
+    public int? VocabSize { get; init; }
+
+    /// <summary>Use the trunk's vocabulary and embeddings: only the modules are learned.</summary>
+    public bool ReuseVocabulary { get; init; }
+
+    public int Steps { get; init; } = 1000;
+    public int BatchSize { get; init; } = 16;
+    public int SequenceLength { get; init; } = 128;
+
+    /// <summary>Peak learning rate (paper: 1e-4 when adding languages).</summary>
+    public double LearningRate { get; init; } = 1e-4;
+
+    public ulong Seed { get; init; } = 1;
+    public int HeldOutPercent { get; init; } = 5;
+    public bool BFloat16 { get; init; }
+    public int LogEvery { get; init; } = 20;
+
+    /// <summary>Package version written to the manifest.</summary>
+    public string Version { get; init; } = "1.0.0";
+
+    /// <summary>Trunk package id written to the manifest (default: the trunk directory's name).</summary>
+    public string? TrunkId { get; init; }
+}
+
+public sealed record AddLanguageResult(
+    string Directory, string Language, long TrainableParameters, long TotalParameters, int CopiedEmbeddingRows, int VocabSize,
+    double HeldOutPerplexity, double SecondsTraining, long PeakRssBytes, long CorpusBytes);
+
+/// <summary>
+/// Adds a language to a frozen trunk (paper section 3): a new SentencePiece vocabulary (or the
+/// trunk's), embeddings whose rows are copied from the trunk for tokens both vocabularies have
+/// (lexical overlap) and random otherwise, and that language's modules, trained with MLM while
+/// every trunk tensor stays frozen. The SHARED baseline learns only a new embedding layer
+/// (paper 4.1). The result is a language module directory:
+/// <code>
+/// OUT/xmod.json           manifest: language, trunk (id, sha256), files, provenance, metrics
+/// OUT/module.safetensors  the language's modules and/or embeddings (Hugging Face names)
+/// OUT/tokenizer/          its own vocabulary, when it has one
+/// OUT/README.md           model card
+/// </code>
+/// </summary>
+public static class LanguageExtender
+{
+    public const string ModuleFile = ModelFiles.LanguageModule;
+
+    public static AddLanguageResult Run(string trunkDir, IReadOnlyList<string> corpusLines, string corpusSource, string outDir,
+        AddLanguageOptions options, Action<string> log, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var info = LanguageCatalog.Find(options.Language);
+        var code = info?.Code ?? options.Language;
+        var trunkConfig = XModConfig.Load(Path.Combine(trunkDir, ModelStore.ConfigFile));
+        if (trunkConfig.Languages.Contains(code))
+        {
+            throw new XModException($"the trunk already has '{code}'; a language is added once per trunk");
+        }
+        if (trunkConfig.SharedModule && options.ReuseVocabulary)
+        {
+            throw new XModException("a SHARED trunk extends to a language by learning new embeddings only (paper 4.1): --reuse-vocab leaves nothing to learn");
+        }
+        var trunkSha = ModelDirectory.TrunkSha256(trunkDir);
+
+        // Deterministic split of the language's text, as corpus build does it.
+        var lines = corpusLines.Select(l => l.Trim()).Where(l => l.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+        var train = lines.Where(l => !CorpusBuilder.IsHeldOut(CorpusBuilder.Hash(l), options.HeldOutPercent)).ToList();
+        var heldOut = lines.Where(l => CorpusBuilder.IsHeldOut(CorpusBuilder.Hash(l), options.HeldOutPercent)).ToList();
+        if (train.Count == 0)
+        {
+            throw new XModException($"the corpus for {code} has no text to train on");
+        }
+        if (heldOut.Count == 0)
+        {
+            heldOut = [train[^1]]; // tiny corpora: evaluate on one training paragraph rather than nothing
+        }
+        var corpusBytes = lines.Sum(l => (long)Encoding.UTF8.GetByteCount(l) + 1);
+        log($"adding {code} to {trunkDir}: {train.Count} training and {heldOut.Count} held-out paragraphs ({corpusBytes / 1e6:F2} MB)");
+
+        var work = Directory.CreateTempSubdirectory("xmod-add-language-").FullName;
+        try
+        {
+            // The trunk alone (an installed trunk package has no language modules), frozen throughout.
+            using var model = ModelStore.LoadTrunk(trunkDir);
+            using var trunkTokenizer = XModTokenizer.Load(Path.Combine(trunkDir, ModelStore.TokenizerDir));
+            foreach (var p in model.AllParameters)
+            {
+                p.RequiresGrad = false;
+            }
+
+            XModTokenizer tokenizer;
+            LanguageEmbeddings? embeddings = null;
+            var copied = 0;
+            if (options.ReuseVocabulary)
+            {
+                tokenizer = XModTokenizer.Load(Path.Combine(trunkDir, ModelStore.TokenizerDir));
+            }
+            else
+            {
+                var vocab = options.VocabSize ?? DefaultVocabSize(corpusBytes);
+                var sample = Path.Combine(work, "train.txt");
+                File.WriteAllLines(sample, train);
+                tokenizer = VocabularyBuilder.TrainOne(sample, vocab, Path.Combine(work, "tokenizer"), log);
+                (embeddings, copied) = InitialEmbeddings(model, trunkTokenizer, tokenizer, code, options.Seed);
+                log($"vocabulary of {tokenizer.VocabSize} ids: {copied} rows copied from the trunk's embeddings (lexical overlap), {tokenizer.VocabSize - copied} initialised randomly");
+            }
+            using var _ = tokenizer;
+
+            LanguageModule? module = null;
+            Torch.ManualSeed(StableRandom.Mix(options.Seed, 17));
+            if (trunkConfig.SharedModule)
+            {
+                model.AddLanguage(code);
+            }
+            else
+            {
+                module = XModModel.NewModule(trunkConfig, code);
+                model.SetModule(module, addLanguage: true);
+            }
+            if (embeddings is not null)
+            {
+                model.SetLanguageEmbeddings(embeddings);
+            }
+
+            var trainable = (module?.Tensors.Values ?? []).Concat(embeddings?.Tensors.Values ?? []).ToList();
+            foreach (var t in trainable)
+            {
+                t.RequiresGrad = true;
+            }
+            var totalParameters = model.AllParameters.Sum(p => p.NumEl);
+            var trainableCount = trainable.Sum(p => p.NumEl);
+            log($"training {trainableCount:N0} of {totalParameters:N0} parameters ({100.0 * trainableCount / totalParameters:F1}%); the trunk is frozen");
+
+            var (seconds, peakRss) = Train(model, tokenizer, code, train, trainable, options, log, progress, cancel);
+            var perplexity = HeldOutPerplexity(model, tokenizer, code, heldOut, options);
+            log($"held-out perplexity of {code}: {perplexity:F2}");
+
+            // The package directory, written completely before it replaces anything.
+            var staging = Path.Combine(work, "package");
+            Directory.CreateDirectory(staging);
+            var tensors = (module?.Tensors ?? new Dictionary<string, Tensor>()).Concat(embeddings?.Tensors ?? new Dictionary<string, Tensor>())
+                .OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+            ModelStore.WriteTensors(Path.Combine(staging, ModuleFile), tensors, new Dictionary<string, string>
+            {
+                ["format"] = "xmod-language",
+                ["language"] = code,
+                ["trunk_sha256"] = trunkSha,
+            });
+            if (!options.ReuseVocabulary)
+            {
+                tokenizer.Save(Path.Combine(staging, ModelStore.TokenizerDir));
+            }
+            var description = info is null
+                ? new LanguageDescription(code, code, code, code, code, "Zyyy", "unknown")
+                : new LanguageDescription(info.Code, info.Bcp47, info.Iso6393, info.EnglishName, info.Autonym, info.Script, info.Family);
+            var inv = CultureInfo.InvariantCulture;
+            var provenance = new Dictionary<string, string>
+            {
+                ["corpus"] = corpusSource,
+                ["corpus_bytes"] = corpusBytes.ToString(inv),
+                ["train_paragraphs"] = train.Count.ToString(inv),
+                ["heldout_paragraphs"] = heldOut.Count.ToString(inv),
+                ["steps"] = options.Steps.ToString(inv),
+                ["batch_size"] = options.BatchSize.ToString(inv),
+                ["sequence_length"] = options.SequenceLength.ToString(inv),
+                ["learning_rate"] = options.LearningRate.ToString("G", inv),
+                ["seed"] = options.Seed.ToString(inv),
+                ["vocabulary"] = options.ReuseVocabulary ? "trunk" : $"own, {tokenizer.VocabSize} ids, {copied} copied from the trunk",
+                ["trainable_parameters"] = trainableCount.ToString(inv),
+                ["method"] = trunkConfig.SharedModule ? "SHARED: new embeddings, trunk frozen" : "X-MOD: new modules" + (options.ReuseVocabulary ? "" : " and embeddings") + ", trunk frozen",
+                ["created"] = DateTimeOffset.UtcNow.ToString("O", inv),
+                ["tool"] = "xmod-hub " + typeof(LanguageExtender).Assembly.GetName().Version,
+            };
+            var trunkId = options.TrunkId ?? DefaultTrunkId(trunkDir);
+            var metrics = new Dictionary<string, double> { ["heldout_perplexity"] = perplexity };
+            File.WriteAllText(Path.Combine(staging, "README.md"), ModelCard(description, trunkId, trunkSha, provenance, perplexity));
+            new PackageManifest
+            {
+                Kind = PackageKind.Language,
+                Id = "lang-" + description.Bcp47.ToLowerInvariant().Split('-')[0],
+                Version = options.Version,
+                Description = $"{description.EnglishName} ({description.Autonym}) for the X-MOD trunk {trunkId}",
+                Trunk = new TrunkReference(trunkId, "*", trunkSha),
+                Language = description,
+                Files = PackageManifest.Inventory(staging),
+                Provenance = provenance,
+                Metrics = metrics,
+            }.Save(staging);
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outDir))!);
+            ModelStore.ReplaceDirectory(staging, Path.GetFullPath(outDir));
+            log($"wrote {outDir}");
+            return new AddLanguageResult(outDir, code, trainableCount, totalParameters, copied, tokenizer.VocabSize, perplexity, seconds, peakRss, corpusBytes);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The id a trunk directory is published under: its package manifest's id when it is an
+    /// installed trunk package, else the training run's (or model directory's) name.
+    /// </summary>
+    public static string DefaultTrunkId(string trunkDir)
+    {
+        var full = Path.GetFullPath(trunkDir).TrimEnd('/');
+        if (File.Exists(Path.Combine(full, PackageManifest.FileName)) && PackageManifest.Load(full) is { Kind: PackageKind.Trunk } m)
+        {
+            return m.Id;
+        }
+        var parent = Path.GetDirectoryName(full);
+        return Path.GetFileName(parent) == "checkpoints" ? Path.GetFileName(Path.GetDirectoryName(parent)!) : Path.GetFileName(full);
+    }
+
+    /// <summary>Scales the vocabulary with the text: about 1k ids for a UDHR, up to the paper's 30k.</summary>
+    public static int DefaultVocabSize(long corpusBytes) => (int)Math.Clamp(Math.Round(Math.Sqrt(corpusBytes) * 4 / 100) * 100, 1000, 30000);
+
+    /// <summary>
+    /// Rows of the new vocabulary's embedding matrix: copied from the trunk where the trunk's
+    /// vocabulary has the same piece (and for the special tokens), N(0, 0.02) elsewhere; the
+    /// position embeddings and the output bias start from the trunk's.
+    /// </summary>
+    internal static (LanguageEmbeddings Embeddings, int Copied) InitialEmbeddings(XModModel model, XModTokenizer trunk, XModTokenizer own, string language, ulong seed)
+    {
+        var config = model.Config;
+        var sourceRows = new long[own.VocabSize];
+        var copiedMask = new bool[own.VocabSize];
+        var copied = 0;
+        for (var id = 0; id < own.VocabSize; id++)
+        {
+            int? source = id switch
+            {
+                XModTokenizer.Bos or XModTokenizer.Pad or XModTokenizer.Eos or XModTokenizer.Unk => id,
+                _ when id == own.MaskId => trunk.MaskId,
+                _ => trunk.ModelIdOfPiece(own.PieceOf(id)),
+            };
+            if (source is { } s)
+            {
+                sourceRows[id] = s;
+                copiedMask[id] = true;
+                copied++;
+            }
+        }
+        using var scope = DisposeScope.Begin();
+        using var noGrad = Torch.NoGrad();
+        Torch.ManualSeed(StableRandom.Mix(seed, StableRandom.Hash(language)));
+        var trunkWord = model.Trunk[XModLayout.WordEmbeddings];
+        var trunkBias = model.Trunk[XModLayout.LmBias];
+        var index = Tensor.From(sourceRows);
+        var mask = Tensor.From(copiedMask).Unsqueeze(1);
+        var random = Torch.Randn([own.VocabSize, config.HiddenSize]) * config.InitializerRange;
+        var word = trunkWord.IndexSelect(0, index).Where(mask, random).Contiguous();
+        var bias = trunkBias.IndexSelect(0, index).Where(mask.Squeeze(1), Torch.Zeros([own.VocabSize])).Contiguous();
+        var position = model.Trunk[XModLayout.PositionEmbeddings].Clone();
+        var embeddings = new LanguageEmbeddings(language, word.DetachFromScope(), position.DetachFromScope(), bias.DetachFromScope());
+        return (embeddings, copied);
+    }
+
+    private static (double Seconds, long PeakRss) Train(XModModel model, XModTokenizer tokenizer, string language, IReadOnlyList<string> train,
+        IReadOnlyList<Tensor> trainable, AddLanguageOptions o, Action<string> log, Action<TrainingProgress>? progress, CancellationToken cancel)
+    {
+        var streams = TokenStreams.FromParagraphs(language, train, tokenizer);
+        var data = new PretrainingData(streams, [language], o.BatchSize, o.SequenceLength, 1.0, o.Seed);
+        var schedule = new LearningRateSchedule(o.LearningRate, (int)Math.Round(o.Steps * 0.06), o.Steps);
+        using var optimizer = new AdamW(trainable, trainable.Select(t => t.Dim > 1 ? 0.01 : 0.0).ToList(), 0.9, 0.98, 1e-6);
+        model.Training = true;
+        var clock = Stopwatch.StartNew();
+        var window = Stopwatch.StartNew();
+        var losses = new List<double>();
+        long peakRss = 0;
+        for (var step = 1; step <= o.Steps && !cancel.IsCancellationRequested; step++)
+        {
+            var batch = data.Next(step, 0.15, tokenizer.MaskId, XModTokenizer.Unk + 1, id => tokenizer.IsSpecial((int)id));
+            Torch.ManualSeed(StableRandom.Mix(o.Seed, (ulong)step, 3));
+            using (DisposeScope.Begin())
+            {
+                var loss = MlmObjective.Loss(model, batch.InputIds, batch.Labels, batch.BatchSize, batch.Length, language, o.BFloat16);
+                optimizer.ZeroGrad();
+                loss.Backward();
+                Gradients.ClipNorm(trainable, 1.0);
+                optimizer.Step(schedule.At(step));
+                losses.Add(loss.Item());
+            }
+            if (step % o.LogEvery == 0 || step == o.Steps)
+            {
+                peakRss = Math.Max(peakRss, Environment.WorkingSet);
+                var perStep = clock.Elapsed.TotalSeconds / step;
+                progress?.Invoke(new TrainingProgress(step, o.Steps, losses.Average(), schedule.At(step), 0,
+                    losses.Count * (double)o.BatchSize * o.SequenceLength / window.Elapsed.TotalSeconds, clock.Elapsed,
+                    TimeSpan.FromSeconds(perStep * (o.Steps - step)), language));
+                losses.Clear();
+                window.Restart();
+            }
+        }
+        optimizer.ZeroGrad();
+        model.Training = false;
+        if (cancel.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("adding the language was cancelled; nothing was written");
+        }
+        return (clock.Elapsed.TotalSeconds, Math.Max(peakRss, Environment.WorkingSet));
+    }
+
+    private static double HeldOutPerplexity(XModModel model, XModTokenizer tokenizer, string language, IReadOnlyList<string> heldOut, AddLanguageOptions o)
+    {
+        var streams = TokenStreams.FromParagraphs(language, heldOut, tokenizer);
+        return Evaluator.Perplexity(model, tokenizer, streams, [language], o.SequenceLength, bf16: o.BFloat16)[0].Perplexity;
+    }
+
+    /// <summary>sha256 of a trunk's weights: what a language module is bound to.</summary>
+    private static string ModelCard(LanguageDescription l, string trunkId, string trunkSha, IReadOnlyDictionary<string, string> p, double perplexity) => $"""
+        # {l.EnglishName} ({l.Autonym}) for {trunkId}
+
+        A language module for the X-MOD trunk `{trunkId}` (weights sha256 `{trunkSha}`), added after
+        pre-training with the trunk frozen ({p["method"]}).
+
+        | | |
+        |---|---|
+        | language | {l.EnglishName}, {l.Autonym} (`{l.Code}`, BCP-47 `{l.Bcp47}`, ISO 639-3 `{l.Iso6393}`) |
+        | script, family | {l.Script}, {l.Family} |
+        | corpus | {p["corpus"]} ({double.Parse(p["corpus_bytes"], CultureInfo.InvariantCulture) / 1e6:F2} MB; {p["train_paragraphs"]} training / {p["heldout_paragraphs"]} held-out paragraphs) |
+        | vocabulary | {p["vocabulary"]} |
+        | training | {p["steps"]} steps, batch {p["batch_size"]} x {p["sequence_length"]}, peak learning rate {p["learning_rate"]}, seed {p["seed"]} |
+        | trainable parameters | {p["trainable_parameters"]} |
+        | held-out MLM perplexity | {perplexity.ToString("F2", CultureInfo.InvariantCulture)} (15% masking, fixed masks) |
+        | created | {p["created"]} with {p["tool"]} |
+
+        Load it into a running model with the trunk it was built for; a module built for another trunk is refused.
+        """;
+}

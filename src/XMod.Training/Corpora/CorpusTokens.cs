@@ -1,0 +1,47 @@
+using XMod.Tensors;
+using XMod.Runtime.Model;
+using XMod.Runtime.Scoring;
+using XMod.Training.Pretraining;
+using XMod.Training.Loop;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using XMod.Packaging;
+using XMod.Runtime.Tokenization;
+
+namespace XMod.Training.Corpora;
+
+/// <summary>A corpus's text as token streams, tokenized once and cached next to the run (keyed by the tokenizer's and the text's hashes).</summary>
+public static class CorpusTokens
+{
+    public static TokenStreams Load(Corpus corpus, IReadOnlyList<string> languages, XModTokenizer tokenizer, string cacheDir,
+        bool heldOut, Action<string>? log = null)
+    {
+        Directory.CreateDirectory(cacheDir);
+        var tokenizerHash = Convert.ToHexString(SHA256.HashData(tokenizer.Spm.ToBytes()))[..16];
+        var result = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        var gate = new object();
+        Parallel.ForEach(languages, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, lang =>
+        {
+            var file = heldOut ? corpus.HeldOutFile(lang) : corpus.TrainFile(lang);
+            var textHash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file)))[..16];
+            var cache = Path.Combine(cacheDir, $"{lang}.{(heldOut ? "heldout" : "train")}.{tokenizerHash}.{textHash}.tokens");
+            int[] stream;
+            if (File.Exists(cache))
+            {
+                stream = MemoryMarshal.Cast<byte, int>(File.ReadAllBytes(cache)).ToArray();
+            }
+            else
+            {
+                stream = TokenStreams.Encode(File.ReadLines(file, Encoding.UTF8), tokenizer);
+                AtomicFile.WriteAllBytes(cache, MemoryMarshal.AsBytes(stream.AsSpan()));
+            }
+            lock (gate)
+            {
+                result[lang] = stream;
+                log?.Invoke($"{lang}: {stream.Length:N0} tokens{(heldOut ? " held out" : "")}");
+            }
+        });
+        return TokenStreams.FromArrays(result);
+    }
+}

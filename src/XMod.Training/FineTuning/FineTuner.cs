@@ -1,0 +1,153 @@
+using XMod.Training.Pretraining;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using XMod.Packaging;
+using XMod.Packaging.Checkpoints;
+using XMod.Packaging.Manifests;
+using XMod.Runtime.Model;
+using XMod.Tensors.Optim;
+using XMod.Tensors;
+using XMod.Runtime.Tokenization;
+using XMod.Runtime.Scoring;
+using XMod.Runtime.Tasks;
+using XMod.Training.Loop;
+
+namespace XMod.Training.FineTuning;
+
+public sealed record FineTuneOptions
+{
+    public required TaskKind Kind { get; init; }
+    public required IReadOnlyList<string> Labels { get; init; }
+    /// <summary>The language of the training data; its module (and embeddings) are used, frozen.</summary>
+    public required string Language { get; init; }
+    public int Epochs { get; init; } = 3;
+    public int BatchSize { get; init; } = 16;
+    public int MaxLength { get; init; } = 128;
+    /// <summary>Peak learning rate (the paper tried 1e-4, 3e-4 and 5e-4).</summary>
+    public double LearningRate { get; init; } = 1e-4;
+    public double Dropout { get; init; } = 0.1;
+    public ulong Seed { get; init; } = 1;
+    public string Name { get; init; } = "task";
+    public string Version { get; init; } = "1.0.0";
+}
+
+/// <summary>
+/// Fine-tuning for cross-lingual transfer (paper section 3): the shared transformer weights and a
+/// task head are trained on one language; every embedding, every language module and the adapter
+/// LayerNorms stay frozen (transformers' freeze_embeddings_and_language_adapters), so the model
+/// works in another language by swapping in that language's module.
+/// </summary>
+public static class FineTuner
+{
+    public static TaskModel Train(LoadedModel loaded, IReadOnlyList<TaskExample> examples, FineTuneOptions o, Action<string> log,
+        Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        if (examples.Count == 0)
+        {
+            throw new XModException("no training examples");
+        }
+        var model = loaded.Model;
+        if (!model.Languages.Contains(o.Language))
+        {
+            throw new XModException($"the trunk has no '{o.Language}' to fine-tune in (it has {string.Join(", ", model.Languages)})");
+        }
+        var tokenizer = loaded.TokenizerFor(o.Language);
+        var encoded = examples.Select(e => TaskEncoder.Encode(o.Kind, e, tokenizer, Math.Min(o.MaxLength, model.Config.MaxSequenceLength))).ToList();
+
+        foreach (var p in model.AllParameters)
+        {
+            p.RequiresGrad = false;
+        }
+        var shared = model.Trunk.Where(kv => TaskModel.IsTrainedWhenFineTuning(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        foreach (var (_, t) in shared)
+        {
+            t.RequiresGrad = true;
+        }
+        Torch.ManualSeed(StableRandom.Mix(o.Seed, 41));
+        var head = TaskHead.Create(o.Kind, model.Config.HiddenSize, o.Labels.Count);
+        var trainable = shared.Select(kv => kv.Value).Concat(head.Tensors.Values).ToList();
+        log($"fine-tuning {trainable.Sum(t => t.NumEl):N0} of {model.AllParameters.Sum(p => p.NumEl) + head.Tensors.Values.Sum(t => t.NumEl):N0} parameters " +
+            $"(shared encoder + head); embeddings and language modules frozen; {examples.Count} examples in {o.Language}");
+
+        var stepsPerEpoch = (encoded.Count + o.BatchSize - 1) / o.BatchSize;
+        var total = stepsPerEpoch * o.Epochs;
+        var schedule = new LearningRateSchedule(o.LearningRate, (int)Math.Round(total * 0.06), total);
+        using var optimizer = new AdamW(trainable, trainable.Select(t => t.Dim > 1 ? 0.01 : 0.0).ToList(), 0.9, 0.98, 1e-6);
+        model.Training = true;
+        var clock = Stopwatch.StartNew();
+        var losses = new List<double>();
+        var step = 0;
+        for (var epoch = 0; epoch < o.Epochs && !cancel.IsCancellationRequested; epoch++)
+        {
+            var order = Enumerable.Range(0, encoded.Count).ToArray();
+            StableRandom.For(o.Seed, (ulong)epoch, 43).Shuffle(order);
+            for (var b = 0; b < order.Length && !cancel.IsCancellationRequested; b += o.BatchSize)
+            {
+                step++;
+                var batch = order.Skip(b).Take(o.BatchSize).Select(i => encoded[i]).ToList();
+                Torch.ManualSeed(StableRandom.Mix(o.Seed, (ulong)step, 47));
+                using (DisposeScope.Begin())
+                {
+                    var loss = Loss(model, head, batch, o.Kind, o.Language, o.Dropout, training: true);
+                    optimizer.ZeroGrad();
+                    loss.Backward();
+                    Gradients.ClipNorm(trainable, 1.0);
+                    optimizer.Step(schedule.At(step));
+                    losses.Add(loss.Item());
+                }
+                if (step % 10 == 0 || step == total)
+                {
+                    progress?.Invoke(new TrainingProgress(step, total, losses.Average(), schedule.At(step), 0,
+                        batch.Sum(x => x.Ids.Length) / Math.Max(1e-9, clock.Elapsed.TotalSeconds / step), clock.Elapsed,
+                        TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / step * (total - step)), o.Language));
+                    losses.Clear();
+                }
+            }
+        }
+        optimizer.ZeroGrad();
+        model.Training = false;
+        foreach (var t in trainable)
+        {
+            t.RequiresGrad = false;
+        }
+        if (cancel.IsCancellationRequested)
+        {
+            head.Dispose();
+            throw new OperationCanceledException("fine-tuning was cancelled; nothing was written");
+        }
+        return new TaskModel(loaded, head, new TaskInfo(o.Kind, o.Labels, o.Language, o.MaxLength, o.Name), ownsModel: false);
+    }
+
+    /// <summary>The task loss of a batch: cross-entropy over labels, tags or answer boundaries.</summary>
+    internal static Tensor Loss(XModModel model, TaskHead head, IReadOnlyList<EncodedExample> batch, TaskKind kind, string language, double dropout, bool training)
+    {
+        var (ids, mask) = TaskEncoder.Pad(batch);
+        var hidden = model.Encode(ids, mask, Enumerable.Repeat(language, batch.Count).ToArray());
+        var logits = head.Forward(hidden, dropout, training);
+        switch (kind)
+        {
+            case TaskKind.SequenceClassification:
+                return F.CrossEntropy(logits, Tensor.From(batch.Select(x => (long)x.Label).ToArray()));
+            case TaskKind.TokenClassification:
+                var length = (int)ids.Size(1);
+                var targets = batch.SelectMany(x => x.Targets.Concat(Enumerable.Repeat(TaskEncoder.Ignore, length - x.Targets.Length))).ToArray();
+                return F.CrossEntropy(logits.Reshape(-1, head.Outputs), Tensor.From(targets), ignoreIndex: TaskEncoder.Ignore);
+            default:
+                var (start, end) = (logits.Select(2, 0).Contiguous(), logits.Select(2, 1).Contiguous());
+                var s = F.CrossEntropy(start, Tensor.From(batch.Select(x => (long)x.AnswerStartToken).ToArray()));
+                var e = F.CrossEntropy(end, Tensor.From(batch.Select(x => (long)x.AnswerEndToken).ToArray()));
+                return (s + e) / 2.0;
+        }
+    }
+
+    /// <summary>Writes a fine-tuned task model with the fine-tuning run's provenance.</summary>
+    public static void Save(TaskModel task, FineTuneOptions o, string dir, IReadOnlyDictionary<string, double>? metrics = null, string? trunkId = null) =>
+        task.Save(dir, new Dictionary<string, string>
+        {
+            ["epochs"] = o.Epochs.ToString(CultureInfo.InvariantCulture),
+            ["learning_rate"] = o.LearningRate.ToString("G", CultureInfo.InvariantCulture),
+            ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+            ["created"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+        }, o.Version, metrics, trunkId);
+}

@@ -1,0 +1,64 @@
+using System.Text.Json;
+
+namespace Hub.Cli.Tests;
+
+/// <summary>Issue 4's verbs through the real CLI process: add-language, finetune, predict, evaluate-task.</summary>
+public sealed class LanguageVerbsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("xmod-cli-lang-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private CliProcess.Result Run(params string[] args) => CliProcess.RunOk(_dir, args);
+
+    [Fact]
+    public void AddYorubaFineTuneOnEnglishPredictInYoruba()
+    {
+        var corpus = Path.Combine(_dir, "corpus");
+        Run("corpus", "build", "--out", corpus, "--langs", "en,de", "--max-mb", "0.08");
+        Run("corpus", "build", "--out", corpus, "--langs", "yo", "--no-manpages");
+        var trunk = Path.Combine(_dir, "trunk");
+        Run("pretrain", "--corpus", corpus, "--out", trunk, "--preset", "nano", "--langs", "en_XX,de_DE", "--steps", "8",
+            "--batch", "4", "--seq", "32", "--vocab", "800");
+        var trunkSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            File.ReadAllBytes(Path.Combine(trunk, "checkpoints", "step-000008", "trunk.safetensors"))));
+
+        var module = Path.Combine(_dir, "modules", "lang-yo");
+        var added = Run("add-language", "lang-yo", "--corpus", Path.Combine(corpus, "yo_NG", "train.txt"), "--trunk", trunk,
+            "--out", module, "--steps", "6", "--batch", "4", "--seq", "32", "--vocab", "600");
+        Assert.Contains("added yo_NG", added.StdOut);
+        using (var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(module, "xmod.json"))))
+        {
+            Assert.Equal(trunkSha, manifest.RootElement.GetProperty("trunk").GetProperty("sha256").GetString());
+            Assert.Equal("Yoruba", manifest.RootElement.GetProperty("language").GetProperty("english_name").GetString());
+        }
+        Assert.Equal(trunkSha, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            File.ReadAllBytes(Path.Combine(trunk, "checkpoints", "step-000008", "trunk.safetensors")))));
+
+        // A tiny English task: which of two manual sections a paragraph comes from.
+        var train = Path.Combine(_dir, "train.tsv");
+        File.WriteAllLines(train, File.ReadAllLines(Path.Combine(corpus, "en_XX", "train.txt"))
+            .Zip(File.ReadAllLines(Path.Combine(corpus, "en_XX", "train.meta")))
+            .Where(x => x.Second.StartsWith("man1", StringComparison.Ordinal) || x.Second.StartsWith("man3", StringComparison.Ordinal))
+            .Take(40).Select(x => $"{x.Second[..4]}\t{x.First}"));
+        Assert.True(File.ReadAllLines(train).Length >= 8, "too few section 1 and 3 paragraphs in the corpus");
+        var task = Path.Combine(_dir, "task");
+        var tuned = Run("finetune", "--trunk", trunk, "--train", train, "--lang", "en_XX", "--out", task, "--epochs", "1", "--batch", "8", "--max-length", "48");
+        Assert.Contains("task model written", tuned.StdOut);
+
+        var predicted = Run("predict", "--model", task, "--trunk", trunk, "--module", module, "--lang", "yo_NG",
+            "--text", "Gbogbo ènìyàn ni a bí ní òmìnira");
+        Assert.Matches(@"^man[13]\t\d\.\d{3}\tGbogbo", predicted.StdOut.Trim());
+        var accuracy = Run("evaluate-task", "--model", task, "--trunk", trunk, "--lang", "de_DE", "--data", train);
+        Assert.Matches($@"accuracy in de_DE: \d+\.\d+ % on {File.ReadAllLines(train).Length} examples", accuracy.StdOut);
+
+        // Without its module, Yoruba is unknown; a module is bound to its trunk.
+        var missing = CliProcess.Run(null, "predict", "--model", task, "--trunk", trunk, "--lang", "yo_NG", "--text", "x");
+        Assert.Contains("unknown language 'yo_NG'", missing.StdErr);
+        var otherTrunk = Path.Combine(_dir, "other");
+        Run("pretrain", "--corpus", corpus, "--out", otherTrunk, "--preset", "nano", "--langs", "en_XX", "--steps", "2", "--batch", "2", "--seq", "16", "--vocab", "800", "--seed", "7");
+        var refused = CliProcess.Run(null, "predict", "--model", task, "--trunk", otherTrunk, "--lang", "en_XX", "--text", "x");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("was fine-tuned on trunk", refused.StdErr);
+    }
+}
