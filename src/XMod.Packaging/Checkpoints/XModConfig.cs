@@ -118,6 +118,11 @@ public sealed record XModConfig
         {
             HiddenSize = 256, NumLayers = 4, NumHeads = 4, IntermediateSize = 1024, MaxPositions = 258, VocabSize = 16000, MaskTokenId = null,
         });
+        // Capacity-starved on purpose: where the curse of multilinguality shows at small scale (xmod-hub study).
+        RegisterPreset("study", () => XModBase() with
+        {
+            HiddenSize = 128, NumLayers = 2, NumHeads = 4, IntermediateSize = 512, MaxPositions = 66, VocabSize = 8000, MaskTokenId = null,
+        });
         RegisterPreset("base", XModBase);
         RegisterPreset("large-prenorm", () => XModBase() with
         {

@@ -27,6 +27,13 @@ public sealed record AddLanguageOptions
     /// <summary>Use the trunk's vocabulary and embeddings: only the modules are learned.</summary>
     public bool ReuseVocabulary { get; init; }
 
+    /// <summary>
+    /// A tokenizer directory to use as the language's own vocabulary instead of training one (its
+    /// embeddings are still learned; rows the trunk's vocabulary shares are copied). Studies use it
+    /// to keep tokenization identical between a language added later and one pre-trained.
+    /// </summary>
+    public string? VocabularyFrom { get; init; }
+
     public int Steps { get; init; } = 1000;
     public int BatchSize { get; init; } = 16;
     public int SequenceLength { get; init; } = 128;
@@ -121,7 +128,9 @@ public static class LanguageExtender
                 var vocab = options.VocabSize ?? DefaultVocabSize(corpusBytes);
                 var sample = Path.Combine(work, "train.txt");
                 File.WriteAllLines(sample, train);
-                tokenizer = VocabularyBuilder.TrainOne(sample, vocab, Path.Combine(work, "tokenizer"), log);
+                tokenizer = options.VocabularyFrom is { } from
+                    ? XModTokenizer.Load(from)
+                    : VocabularyBuilder.TrainOne(sample, vocab, Path.Combine(work, "tokenizer"), log);
                 (embeddings, copied) = InitialEmbeddings(model, trunkTokenizer, tokenizer, code, options.Seed);
                 log($"vocabulary of {tokenizer.VocabSize} ids: {copied} rows copied from the trunk's embeddings (lexical overlap), {tokenizer.VocabSize - copied} initialised randomly");
             }
