@@ -90,31 +90,28 @@ internal static class PretrainBench
         return (ids, labels);
     }
 
-    /// <summary>Median seconds of XModHub's training step (the trainer's objective, AdamW, clipping).</summary>
+    /// <summary>
+    /// Median seconds of XModHub's training step: the product's <see cref="TrainingLoop"/> step (seeding,
+    /// the trainer's MLM objective, backward, clipping, divergence check, AdamW) on fixed batches.
+    /// </summary>
     private static double TrainSeconds(XModModel model, IReadOnlyList<(long[] Ids, long[] Labels)> batches, bool bf16)
     {
         model.Training = true;
-        var parameters = model.AllParameters.ToList();
-        using var opt = new AdamW(parameters, parameters.Select(_ => 0.01).ToList(), 0.9, 0.98, 1e-6);
+        var parameters = model.NamedParameters.ToList();
+        using var loop = new TrainingLoop(parameters.Select(kv => kv.Value).ToList(), parameters.Select(kv => Pretrainer.IsDecayed(kv.Key)).ToList(),
+            OptimizerOptions.ForPretraining with { PeakLearningRate = 1e-4, WarmupSteps = 0 }, new TrainingLoopOptions { TotalSteps = Warmup + Steps });
         var times = new List<double>();
         for (var s = 0; s < Warmup + Steps; s++)
         {
             var (ids, labels) = batches[s % batches.Count];
             var sw = Stopwatch.StartNew();
-            using (DisposeScope.Begin())
-            {
-                var loss = MlmObjective.Loss(model, ids, labels, Batch, Length, "en_XX", bf16);
-                opt.ZeroGrad();
-                loss.Backward();
-                Gradients.ClipNorm(parameters, 1.0);
-                opt.Step(1e-4);
-            }
+            loop.TrainStep(_ => new StepLoss(MlmObjective.Loss(model, ids, labels, Batch, Length, "en_XX", bf16), Batch * Length, "en_XX"));
             if (s >= Warmup)
             {
                 times.Add(sw.Elapsed.TotalSeconds);
             }
         }
-        opt.ZeroGrad();
+        loop.Optimizer.ZeroGrad();
         return Measure.Median(times);
     }
 

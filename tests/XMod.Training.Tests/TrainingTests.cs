@@ -139,13 +139,13 @@ public sealed class TrainingTests(ManPageCorpus corpus) : IClassFixture<ManPageC
         var run = Path.Combine(_runs, "cancel");
         using var trainer = Pretrainer.Start(corpus.Corpus, run, Nano(50) with { LogEvery = 1 }, _ => { });
         using var cancel = new CancellationTokenSource();
-        trainer.Run(cancel.Token, p =>
+        Assert.Throws<OperationCanceledException>(() => trainer.Run(cancel.Token, p =>
         {
             if (p.Step == 3)
             {
                 cancel.Cancel();
             }
-        });
+        }));
         Assert.Equal(3, trainer.Step);
         Assert.Equal("step-000003", ModelDirectory.LatestCheckpoint(run));
     }

@@ -1,7 +1,6 @@
 using XMod.Runtime.Scoring;
 using XMod.Training.Pretraining;
 using XMod.Training.Loop;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using XMod.Packaging;
@@ -10,7 +9,6 @@ using XMod.Packaging.Languages;
 using XMod.Packaging.Manifests;
 using XMod.Training.Corpora;
 using XMod.Runtime.Model;
-using XMod.Tensors.Optim;
 using XMod.Tensors;
 using XMod.Runtime.Tokenization;
 
@@ -38,13 +36,37 @@ public sealed record AddLanguageOptions
     public int BatchSize { get; init; } = 16;
     public int SequenceLength { get; init; } = 128;
 
+    /// <summary>AdamW and the schedule (<see cref="LearningRate"/> is a view onto its peak rate).</summary>
+    public OptimizerOptions Optimizer { get; init; } = OptimizerOptions.ForLanguageAddition;
+
     /// <summary>Peak learning rate (paper: 1e-4 when adding languages).</summary>
-    public double LearningRate { get; init; } = 1e-4;
+    public double LearningRate { get => Optimizer.PeakLearningRate; init => Optimizer = Optimizer with { PeakLearningRate = value }; }
 
     public ulong Seed { get; init; } = 1;
     public int HeldOutPercent { get; init; } = 5;
     public bool BFloat16 { get; init; }
     public int LogEvery { get; init; } = 20;
+
+    /// <summary>Checks every value a user can set; the message names the option and the value.</summary>
+    public AddLanguageOptions Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Language))
+        {
+            throw new XModException("no language given to add");
+        }
+        if (VocabSize is { } v)
+        {
+            OptionCheck.AtLeast(v, 100, "--vocab");
+        }
+        OptionCheck.AtLeast(Steps, 1, "--steps");
+        OptionCheck.AtLeast(BatchSize, 1, "--batch");
+        OptionCheck.AtLeast(SequenceLength, 8, "--seq");
+        OptionCheck.AtLeast(HeldOutPercent, 0, "held_out_percent");
+        OptionCheck.AtMost(HeldOutPercent, 50, "held_out_percent");
+        OptionCheck.AtLeast(LogEvery, 1, "log_every");
+        Optimizer.Validate(Steps);
+        return this;
+    }
 
     /// <summary>Package version written to the manifest.</summary>
     public string Version { get; init; } = "1.0.0";
@@ -75,8 +97,10 @@ public static class LanguageExtender
     public const string ModuleFile = ModelFiles.LanguageModule;
 
     public static AddLanguageResult Run(string trunkDir, IReadOnlyList<string> corpusLines, string corpusSource, string outDir,
-        AddLanguageOptions options, Action<string> log, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+        AddLanguageOptions options, Action<string> log, Action<TrainingProgress>? progress = null, CancellationToken cancel = default,
+        TrainingLoopOptions? loop = null)
     {
+        options.Validate();
         var info = LanguageCatalog.Find(options.Language);
         var code = info?.Code ?? options.Language;
         var trunkConfig = XModConfig.Load(Path.Combine(trunkDir, ModelStore.ConfigFile));
@@ -161,7 +185,7 @@ public static class LanguageExtender
             var trainableCount = trainable.Sum(p => p.NumEl);
             log($"training {trainableCount:N0} of {totalParameters:N0} parameters ({100.0 * trainableCount / totalParameters:F1}%); the trunk is frozen");
 
-            var (seconds, peakRss) = Train(model, tokenizer, code, train, trainable, options, log, progress, cancel);
+            var (seconds, peakRss) = Train(model, tokenizer, code, train, trainable, options, progress, cancel, loop);
             var perplexity = HeldOutPerplexity(model, tokenizer, code, heldOut, options);
             log($"held-out perplexity of {code}: {perplexity:F2}");
 
@@ -287,48 +311,41 @@ public static class LanguageExtender
     }
 
     private static (double Seconds, long PeakRss) Train(XModModel model, XModTokenizer tokenizer, string language, IReadOnlyList<string> train,
-        IReadOnlyList<Tensor> trainable, AddLanguageOptions o, Action<string> log, Action<TrainingProgress>? progress, CancellationToken cancel)
+        IReadOnlyList<Tensor> trainable, AddLanguageOptions o, Action<TrainingProgress>? progress, CancellationToken cancel, TrainingLoopOptions? loopOptions)
     {
         var streams = TokenStreams.FromParagraphs(language, train, tokenizer);
         var data = new PretrainingData(streams, [language], o.BatchSize, o.SequenceLength, 1.0, o.Seed);
-        var schedule = new LearningRateSchedule(o.LearningRate, (int)Math.Round(o.Steps * 0.06), o.Steps);
-        using var optimizer = new AdamW(trainable, trainable.Select(t => t.Dim > 1 ? 0.01 : 0.0).ToList(), 0.9, 0.98, 1e-6);
-        model.Training = true;
-        var clock = Stopwatch.StartNew();
-        var window = Stopwatch.StartNew();
-        var losses = new List<double>();
-        long peakRss = 0;
-        for (var step = 1; step <= o.Steps && !cancel.IsCancellationRequested; step++)
-        {
-            var batch = data.Next(step, 0.15, tokenizer.MaskId, XModTokenizer.Unk + 1, id => tokenizer.IsSpecial((int)id));
-            Torch.ManualSeed(StableRandom.Mix(o.Seed, (ulong)step, 3));
-            using (DisposeScope.Begin())
+        // Matrices are decayed; biases, LayerNorms and other vectors are not.
+        using var loop = new TrainingLoop(trainable, trainable.Select(t => t.Dim > 1).ToList(), o.Optimizer,
+            (loopOptions ?? new TrainingLoopOptions { TotalSteps = o.Steps }) with
             {
+                TotalSteps = o.Steps,
+                Seed = o.Seed,
+                SeedStream = TrainingLoopOptions.MlmSeedStream,
+                LogEvery = o.LogEvery,
+                SaveEvery = 0,
+            });
+        long peakRss = 0;
+        model.Training = true;
+        try
+        {
+            loop.Run(step =>
+            {
+                var batch = data.Next(step, 0.15, tokenizer.MaskId, XModTokenizer.Unk + 1, id => tokenizer.IsSpecial((int)id));
                 var loss = MlmObjective.Loss(model, batch.InputIds, batch.Labels, batch.BatchSize, batch.Length, language, o.BFloat16);
-                optimizer.ZeroGrad();
-                loss.Backward();
-                Gradients.ClipNorm(trainable, 1.0);
-                optimizer.Step(schedule.At(step));
-                losses.Add(loss.Item());
-            }
-            if (step % o.LogEvery == 0 || step == o.Steps)
+                return new StepLoss(loss, (long)batch.BatchSize * batch.Length, language);
+            }, cancel, p =>
             {
                 peakRss = Math.Max(peakRss, Environment.WorkingSet);
-                var perStep = clock.Elapsed.TotalSeconds / step;
-                progress?.Invoke(new TrainingProgress(step, o.Steps, losses.Average(), schedule.At(step), 0,
-                    losses.Count * (double)o.BatchSize * o.SequenceLength / window.Elapsed.TotalSeconds, clock.Elapsed,
-                    TimeSpan.FromSeconds(perStep * (o.Steps - step)), language));
-                losses.Clear();
-                window.Restart();
-            }
+                progress?.Invoke(p);
+            });
         }
-        optimizer.ZeroGrad();
-        model.Training = false;
-        if (cancel.IsCancellationRequested)
+        finally
         {
-            throw new OperationCanceledException("adding the language was cancelled; nothing was written");
+            loop.Optimizer.ZeroGrad();
+            model.Training = false;
         }
-        return (clock.Elapsed.TotalSeconds, Math.Max(peakRss, Environment.WorkingSet));
+        return (loop.Elapsed.TotalSeconds, Math.Max(peakRss, Environment.WorkingSet));
     }
 
     private static double HeldOutPerplexity(XModModel model, XModTokenizer tokenizer, string language, IReadOnlyList<string> heldOut, AddLanguageOptions o)

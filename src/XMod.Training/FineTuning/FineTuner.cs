@@ -1,12 +1,10 @@
 using XMod.Training.Pretraining;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using XMod.Packaging;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Manifests;
 using XMod.Runtime.Model;
-using XMod.Tensors.Optim;
 using XMod.Tensors;
 using XMod.Runtime.Tokenization;
 using XMod.Runtime.Scoring;
@@ -24,12 +22,35 @@ public sealed record FineTuneOptions
     public int Epochs { get; init; } = 3;
     public int BatchSize { get; init; } = 16;
     public int MaxLength { get; init; } = 128;
+    /// <summary>AdamW and the schedule (<see cref="LearningRate"/> is a view onto its peak rate).</summary>
+    public OptimizerOptions Optimizer { get; init; } = OptimizerOptions.ForFineTuning;
     /// <summary>Peak learning rate (the paper tried 1e-4, 3e-4 and 5e-4).</summary>
-    public double LearningRate { get; init; } = 1e-4;
+    public double LearningRate { get => Optimizer.PeakLearningRate; init => Optimizer = Optimizer with { PeakLearningRate = value }; }
     public double Dropout { get; init; } = 0.1;
     public ulong Seed { get; init; } = 1;
+    public int LogEvery { get; init; } = 10;
     public string Name { get; init; } = "task";
     public string Version { get; init; } = "1.0.0";
+
+    /// <summary>Checks every value a user can set; the message names the option and the value.</summary>
+    public FineTuneOptions Validate()
+    {
+        if (Labels.Count < (Kind == TaskKind.QuestionAnswering ? 2 : 1))
+        {
+            throw new XModException($"--labels must name at least {(Kind == TaskKind.QuestionAnswering ? 2 : 1)} label (got {Labels.Count})");
+        }
+        if (string.IsNullOrWhiteSpace(Language))
+        {
+            throw new XModException("--lang must name the language of the training data");
+        }
+        OptionCheck.AtLeast(Epochs, 1, "--epochs");
+        OptionCheck.AtLeast(BatchSize, 1, "--batch");
+        OptionCheck.AtLeast(MaxLength, 8, "--max-length");
+        OptionCheck.InRange(Dropout, 0, 1, "dropout", upperInclusive: false);
+        OptionCheck.AtLeast(LogEvery, 1, "log_every");
+        Optimizer.Validate();
+        return this;
+    }
 }
 
 /// <summary>
@@ -41,8 +62,9 @@ public sealed record FineTuneOptions
 public static class FineTuner
 {
     public static TaskModel Train(LoadedModel loaded, IReadOnlyList<TaskExample> examples, FineTuneOptions o, Action<string> log,
-        Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+        Action<TrainingProgress>? progress = null, CancellationToken cancel = default, TrainingLoopOptions? loopOptions = null)
     {
+        o.Validate();
         if (examples.Count == 0)
         {
             throw new XModException("no training examples");
@@ -71,50 +93,52 @@ public static class FineTuner
             $"(shared encoder + head); embeddings and language modules frozen; {examples.Count} examples in {o.Language}");
 
         var stepsPerEpoch = (encoded.Count + o.BatchSize - 1) / o.BatchSize;
-        var total = stepsPerEpoch * o.Epochs;
-        var schedule = new LearningRateSchedule(o.LearningRate, (int)Math.Round(total * 0.06), total);
-        using var optimizer = new AdamW(trainable, trainable.Select(t => t.Dim > 1 ? 0.01 : 0.0).ToList(), 0.9, 0.98, 1e-6);
-        model.Training = true;
-        var clock = Stopwatch.StartNew();
-        var losses = new List<double>();
-        var step = 0;
-        for (var epoch = 0; epoch < o.Epochs && !cancel.IsCancellationRequested; epoch++)
-        {
-            var order = Enumerable.Range(0, encoded.Count).ToArray();
-            StableRandom.For(o.Seed, (ulong)epoch, 43).Shuffle(order);
-            for (var b = 0; b < order.Length && !cancel.IsCancellationRequested; b += o.BatchSize)
+        // Matrices are decayed; biases, LayerNorms and other vectors are not.
+        using var loop = new TrainingLoop(trainable, trainable.Select(t => t.Dim > 1).ToList(), o.Optimizer,
+            (loopOptions ?? new TrainingLoopOptions { TotalSteps = stepsPerEpoch * o.Epochs }) with
             {
-                step++;
-                var batch = order.Skip(b).Take(o.BatchSize).Select(i => encoded[i]).ToList();
-                Torch.ManualSeed(StableRandom.Mix(o.Seed, (ulong)step, 47));
-                using (DisposeScope.Begin())
-                {
-                    var loss = Loss(model, head, batch, o.Kind, o.Language, o.Dropout, training: true);
-                    optimizer.ZeroGrad();
-                    loss.Backward();
-                    Gradients.ClipNorm(trainable, 1.0);
-                    optimizer.Step(schedule.At(step));
-                    losses.Add(loss.Item());
-                }
-                if (step % 10 == 0 || step == total)
-                {
-                    progress?.Invoke(new TrainingProgress(step, total, losses.Average(), schedule.At(step), 0,
-                        batch.Sum(x => x.Ids.Length) / Math.Max(1e-9, clock.Elapsed.TotalSeconds / step), clock.Elapsed,
-                        TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / step * (total - step)), o.Language));
-                    losses.Clear();
-                }
+                TotalSteps = stepsPerEpoch * o.Epochs,
+                Seed = o.Seed,
+                SeedStream = TrainingLoopOptions.TaskSeedStream,
+                LogEvery = o.LogEvery,
+                SaveEvery = 0,
+            });
+        // Each epoch visits the examples in its own shuffled order, a function of (seed, epoch).
+        var order = Array.Empty<int>();
+        var orderEpoch = -1;
+        StepLoss Objective(int step)
+        {
+            var epoch = (step - 1) / stepsPerEpoch;
+            if (epoch != orderEpoch)
+            {
+                order = Enumerable.Range(0, encoded.Count).ToArray();
+                StableRandom.For(o.Seed, (ulong)epoch, 43).Shuffle(order);
+                orderEpoch = epoch;
             }
+            var batch = order.Skip((step - 1) % stepsPerEpoch * o.BatchSize).Take(o.BatchSize).Select(i => encoded[i]).ToList();
+            var loss = Loss(model, head, batch, o.Kind, o.Language, o.Dropout, training: true);
+            return new StepLoss(loss, batch.Sum(x => (long)x.Ids.Length), o.Language);
         }
-        optimizer.ZeroGrad();
-        model.Training = false;
-        foreach (var t in trainable)
+
+        model.Training = true;
+        var trained = false;
+        try
         {
-            t.RequiresGrad = false;
+            loop.Run(Objective, cancel, progress);
+            trained = true;
         }
-        if (cancel.IsCancellationRequested)
+        finally
         {
-            head.Dispose();
-            throw new OperationCanceledException("fine-tuning was cancelled; nothing was written");
+            loop.Optimizer.ZeroGrad();
+            model.Training = false;
+            foreach (var t in trainable)
+            {
+                t.RequiresGrad = false;
+            }
+            if (!trained)
+            {
+                head.Dispose(); // cancelled or diverged: nothing is returned
+            }
         }
         return new TaskModel(loaded, head, new TaskInfo(o.Kind, o.Labels, o.Language, o.MaxLength, o.Name), ownsModel: false);
     }

@@ -17,12 +17,17 @@ public sealed record PretrainOptions
     [JsonPropertyName("steps")] public int Steps { get; init; } = 2000;
     [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 16;
     [JsonPropertyName("sequence_length")] public int SequenceLength { get; init; } = 128;
+    /// <summary>AdamW and the schedule; the properties below that name its values are views onto it (run.json keeps them flat).</summary>
+    [JsonIgnore] public OptimizerOptions Optimizer { get; init; } = OptimizerOptions.ForPretraining;
     /// <summary>Peak learning rate (paper: 7e-4 for pre-training).</summary>
-    [JsonPropertyName("peak_lr")] public double PeakLearningRate { get; init; } = 7e-4;
+    [JsonPropertyName("peak_lr")] public double PeakLearningRate { get => Optimizer.PeakLearningRate; init => Optimizer = Optimizer with { PeakLearningRate = value }; }
     /// <summary>Warm-up steps; by default 6% of the run.</summary>
-    [JsonPropertyName("warmup_steps")] public int? WarmupSteps { get; init; }
-    [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; } = 0.01;
-    [JsonPropertyName("clip_norm")] public double ClipNorm { get; init; } = 1.0;
+    [JsonPropertyName("warmup_steps")] public int? WarmupSteps { get => Optimizer.WarmupSteps; init => Optimizer = Optimizer with { WarmupSteps = value }; }
+    [JsonPropertyName("weight_decay")] public double WeightDecay { get => Optimizer.WeightDecay; init => Optimizer = Optimizer with { WeightDecay = value }; }
+    [JsonPropertyName("clip_norm")] public double ClipNorm { get => Optimizer.ClipNorm; init => Optimizer = Optimizer with { ClipNorm = value }; }
+    [JsonPropertyName("adam_beta1")] public double AdamBeta1 { get => Optimizer.Beta1; init => Optimizer = Optimizer with { Beta1 = value }; }
+    [JsonPropertyName("adam_beta2")] public double AdamBeta2 { get => Optimizer.Beta2; init => Optimizer = Optimizer with { Beta2 = value }; }
+    [JsonPropertyName("adam_eps")] public double AdamEpsilon { get => Optimizer.Epsilon; init => Optimizer = Optimizer with { Epsilon = value }; }
     /// <summary>Language sampling exponent (paper 4.2: 0.7).</summary>
     [JsonPropertyName("alpha")] public double Alpha { get; init; } = 0.7;
     [JsonPropertyName("mask_probability")] public double MaskProbability { get; init; } = 0.15;
@@ -37,31 +42,26 @@ public sealed record PretrainOptions
     [JsonPropertyName("keep_checkpoints")] public int KeepCheckpoints { get; init; } = 2;
     [JsonPropertyName("log_every")] public int LogEvery { get; init; } = 10;
 
-    [JsonIgnore] public int Warmup => WarmupSteps ?? (int)Math.Round(Steps * 0.06);
+    [JsonIgnore] public int Warmup => Optimizer.Warmup(Steps);
 
+    /// <summary>Checks every value a user can set; the message names the option and the value.</summary>
     public PretrainOptions Validate()
     {
-        void Require(bool ok, string message)
+        if (Languages.Count == 0)
         {
-            if (!ok)
-            {
-                throw new XModException(message);
-            }
+            throw new XModException("no pre-training languages given (--langs, or a corpus with languages)");
         }
-        Require(Languages.Count > 0, "no pre-training languages given");
-        Require(Steps > 0, $"steps {Steps} must be positive");
-        Require(BatchSize > 0, $"batch size {BatchSize} must be positive");
-        Require(PeakLearningRate > 0, $"learning rate {PeakLearningRate} must be positive");
-        Require(Warmup >= 0 && Warmup <= Steps, $"warm-up {Warmup} must lie between 0 and the {Steps} steps");
-        Require(Alpha is > 0 and <= 1, $"alpha {Alpha} must lie in (0, 1]");
-        Require(MaskProbability is > 0 and < 1, $"mask probability {MaskProbability} must lie in (0, 1)");
-        Require(VocabSize >= 100, $"vocabulary size {VocabSize} is too small (at least 100)");
-        Require(SaveEvery > 0 && LogEvery > 0 && KeepCheckpoints > 0, "save_every, log_every and keep_checkpoints must be positive");
+        OptionCheck.AtLeast(Steps, 1, "--steps");
+        OptionCheck.AtLeast(BatchSize, 1, "--batch");
+        OptionCheck.AtLeast(SequenceLength, 8, "--seq");
+        OptionCheck.AtLeast(VocabSize, 100, "--vocab");
+        OptionCheck.AtLeast(VocabSampleBytes, 1, "vocab_sample_bytes");
+        OptionCheck.AtLeast(SaveEvery, 1, "--save-every");
+        OptionCheck.AtLeast(LogEvery, 1, "--log-every");
+        OptionCheck.AtLeast(KeepCheckpoints, 1, "keep_checkpoints");
+        OptionCheck.InRange(Alpha, 0, 1, "alpha", upperInclusive: true, lowerInclusive: false);
+        OptionCheck.InRange(MaskProbability, 0, 1, "mask_probability", upperInclusive: false, lowerInclusive: false);
+        Optimizer.Validate(Steps);
         return this;
     }
 }
-
-/// <summary>What the loop reports every few steps.</summary>
-public sealed record TrainingProgress(
-    int Step, int TotalSteps, double Loss, double LearningRate, double GradNorm, double TokensPerSecond,
-    TimeSpan Elapsed, TimeSpan Remaining, string Language);

@@ -36,31 +36,36 @@ public sealed class Pretrainer : IDisposable
 
     private readonly string _runDir;
     private readonly PretrainingData _data;
-    private readonly AdamW _optimizer;
+    private readonly TrainingLoop _loop;
     private readonly IReadOnlyList<KeyValuePair<string, Tensor>> _parameters;
-    private readonly LearningRateSchedule _schedule;
     private readonly Action<string> _log;
-    private double _elapsedSeconds;
-    private long _tokensSeen;
 
-    private Pretrainer(string runDir, PretrainOptions options, XModModel model, XModTokenizer tokenizer, PretrainingData data,
-        int step, Action<string> log)
+    private Pretrainer(string runDir, PretrainOptions options, XModModel model, XModTokenizer tokenizer, PretrainingData data, Action<string> log,
+        TrainingLoopOptions? loop)
     {
         _runDir = runDir;
         Options = options;
         Model = model;
         Tokenizer = tokenizer;
         _data = data;
-        Step = step;
         _log = log;
         _parameters = model.NamedParameters.ToList();
-        // Biases and LayerNorm weights are not decayed (the usual BERT / RoBERTa grouping).
-        var decay = _parameters.Select(kv => kv.Key.EndsWith(".bias", StringComparison.Ordinal) || kv.Key.Contains("LayerNorm", StringComparison.Ordinal)
-            || kv.Key.Contains("layer_norm", StringComparison.Ordinal) || kv.Key == "lm_head.bias" ? 0.0 : options.WeightDecay).ToList();
-        _optimizer = new AdamW(_parameters.Select(kv => kv.Value).ToList(), decay, beta1: 0.9, beta2: 0.98, eps: 1e-6);
-        _schedule = new LearningRateSchedule(options.PeakLearningRate, options.Warmup, options.Steps);
+        _loop = new TrainingLoop(_parameters.Select(kv => kv.Value).ToList(), _parameters.Select(kv => IsDecayed(kv.Key)).ToList(), options.Optimizer,
+            (loop ?? new TrainingLoopOptions { TotalSteps = options.Steps }) with
+            {
+                TotalSteps = options.Steps,
+                Seed = options.Seed,
+                SeedStream = TrainingLoopOptions.MlmSeedStream,
+                LogEvery = options.LogEvery,
+                SaveEvery = options.SaveEvery,
+            });
         Model.Training = true;
     }
+
+    /// <summary>Biases and LayerNorm weights are not decayed (the usual BERT / RoBERTa grouping).</summary>
+    public static bool IsDecayed(string parameterName) =>
+        !(parameterName.EndsWith(".bias", StringComparison.Ordinal) || parameterName.Contains("LayerNorm", StringComparison.Ordinal)
+            || parameterName.Contains("layer_norm", StringComparison.Ordinal));
 
     public PretrainOptions Options { get; }
 
@@ -69,7 +74,10 @@ public sealed class Pretrainer : IDisposable
     public XModTokenizer Tokenizer { get; }
 
     /// <summary>Steps completed.</summary>
-    public int Step { get; private set; }
+    public int Step => _loop.Step;
+
+    /// <summary>The loop behind <see cref="TrainStep"/> and <see cref="Run"/> (its clock, timings, optimiser).</summary>
+    public TrainingLoop Loop => _loop;
 
     public IReadOnlyList<double> LanguageProbabilities => _data.Probabilities;
 
@@ -88,7 +96,8 @@ public sealed class Pretrainer : IDisposable
     // ---- starting and resuming ----------------------------------------------------------------
 
     /// <summary>Starts a new run in <paramref name="runDir"/> (which must not hold one).</summary>
-    public static Pretrainer Start(Corpus corpus, string runDir, PretrainOptions options, Action<string> log)
+    /// <param name="loop">Distribution seams and the clock; steps, seed and cadences come from <paramref name="options"/>.</param>
+    public static Pretrainer Start(Corpus corpus, string runDir, PretrainOptions options, Action<string> log, TrainingLoopOptions? loop = null)
     {
         options.Validate();
         if (File.Exists(Path.Combine(runDir, RunFile)))
@@ -121,7 +130,7 @@ public sealed class Pretrainer : IDisposable
         var data = new PretrainingData(streams, options.Languages, options.BatchSize, options.SequenceLength, options.Alpha, options.Seed);
         AtomicFile.WriteAllText(Path.Combine(runDir, RunFile),
             JsonSerializer.Serialize(new RunInfo(Path.GetFullPath(corpus.Directory), options, DateTimeOffset.UtcNow), s_json) + "\n");
-        return new Pretrainer(runDir, options, model, tokenizer, data, 0, log);
+        return new Pretrainer(runDir, options, model, tokenizer, data, log, loop);
     }
 
     /// <summary>
@@ -130,7 +139,7 @@ public sealed class Pretrainer : IDisposable
     /// decay), and the log and checkpoint intervals.
     /// </summary>
     public static Pretrainer Resume(string runDir, Action<string> log, string? checkpoint = null, int? steps = null,
-        int? logEvery = null, int? saveEvery = null)
+        int? logEvery = null, int? saveEvery = null, TrainingLoopOptions? loop = null)
     {
         var runPath = Path.Combine(runDir, RunFile);
         if (!File.Exists(runPath))
@@ -141,6 +150,8 @@ public sealed class Pretrainer : IDisposable
         var options = run.Options with
         {
             Steps = steps ?? run.Options.Steps,
+            // A longer run extends the decay; the warm-up already done stays as it was.
+            WarmupSteps = run.Options.Warmup,
             LogEvery = logEvery ?? run.Options.LogEvery,
             SaveEvery = saveEvery ?? run.Options.SaveEvery,
         };
@@ -149,16 +160,17 @@ public sealed class Pretrainer : IDisposable
             ?? throw new XModException($"{runDir} has no checkpoint yet: start it again without --resume");
         var dir = Path.Combine(runDir, CheckpointsDir, name);
         var state = JsonSerializer.Deserialize<State>(File.ReadAllText(Path.Combine(dir, StateFile)), s_json)!;
+        if (state.Step > options.Steps)
+        {
+            throw new XModException($"--steps must be at least the {state.Step} steps {name} has done (got {options.Steps})");
+        }
         var corpus = Corpus.Open(run.Corpus);
         var tokenizer = XModTokenizer.Load(Path.Combine(runDir, ModelStore.TokenizerDir));
         var model = ModelStore.Load(dir);
         var streams = CorpusTokens.Load(corpus, options.Languages, tokenizer, Path.Combine(runDir, "cache"), heldOut: false, log);
         var data = new PretrainingData(streams, options.Languages, options.BatchSize, options.SequenceLength, options.Alpha, options.Seed, state.Cursors);
-        var trainer = new Pretrainer(runDir, options, model, tokenizer, data, state.Step, log)
-        {
-            _elapsedSeconds = state.ElapsedSeconds,
-            _tokensSeen = state.TokensSeen,
-        };
+        var trainer = new Pretrainer(runDir, options, model, tokenizer, data, log, loop);
+        trainer._loop.Restore(state.Step, TimeSpan.FromSeconds(state.ElapsedSeconds), state.TokensSeen);
         trainer.LoadOptimizer(Path.Combine(dir, OptimizerFile));
         log($"resumed {runDir} at step {state.Step} ({name})");
         return trainer;
@@ -169,73 +181,27 @@ public sealed class Pretrainer : IDisposable
     /// <summary>One optimisation step; returns its loss and gradient norm.</summary>
     public (double Loss, double GradNorm, string Language) TrainStep()
     {
-        var step = Step + 1;
-        var batch = _data.Next(step, Options.MaskProbability, Tokenizer.MaskId, XModTokenizer.Unk + 1, id => Tokenizer.IsSpecial((int)id));
-        // Dropout draws from libtorch's generator, seeded per step so a resumed run draws the same.
-        Torch.ManualSeed(StableRandom.Mix(Options.Seed, (ulong)step, 3));
-        double loss, norm;
-        using (var scope = DisposeScope.Begin())
-        {
-            var lossTensor = MlmLoss(batch);
-            _optimizer.ZeroGrad();
-            lossTensor.Backward();
-            norm = Gradients.ClipNorm(_optimizer.Parameters, Options.ClipNorm);
-            _optimizer.Step(_schedule.At(step));
-            loss = lossTensor.Item();
-        }
-        if (double.IsNaN(loss) || double.IsInfinity(loss))
-        {
-            throw new XModException($"the loss diverged to {loss} at step {step}: lower --lr or check the data");
-        }
-        Step = step;
-        _tokensSeen += (long)batch.BatchSize * batch.Length;
-        return (loss, norm, batch.Language);
+        var r = _loop.TrainStep(MlmStep);
+        return (r.Loss, r.GradNorm, r.Label);
     }
 
-    private Tensor MlmLoss(MlmBatch batch) =>
-        MlmObjective.Loss(Model, batch.InputIds, batch.Labels, batch.BatchSize, batch.Length, batch.Language, Options.BFloat16);
-
-    /// <summary>Trains until the last step or cancellation; checkpoints every save_every steps and on the way out.</summary>
-    public void Run(CancellationToken cancel, Action<TrainingProgress>? progress = null)
+    private StepLoss MlmStep(int step)
     {
-        var window = Stopwatch.StartNew();
-        var windowLosses = new List<double>();
-        var windowSteps = 0;
-        var startStep = Step;
-        var runClock = Stopwatch.StartNew();
-        while (Step < Options.Steps && !cancel.IsCancellationRequested)
-        {
-            var (loss, norm, language) = TrainStep();
-            windowLosses.Add(loss);
-            windowSteps++;
-            if (Step % Options.LogEvery == 0 || Step == Options.Steps)
-            {
-                var seconds = window.Elapsed.TotalSeconds;
-                var perStep = runClock.Elapsed.TotalSeconds / Math.Max(1, Step - startStep);
-                progress?.Invoke(new TrainingProgress(Step, Options.Steps, windowLosses.Average(), _schedule.At(Step), norm,
-                    windowSteps * (double)Options.BatchSize * Options.SequenceLength / Math.Max(seconds, 1e-9),
-                    TimeSpan.FromSeconds(_elapsedSeconds + runClock.Elapsed.TotalSeconds),
-                    TimeSpan.FromSeconds(perStep * (Options.Steps - Step)), language));
-                windowLosses.Clear();
-                windowSteps = 0;
-                window.Restart();
-            }
-            if (Step % Options.SaveEvery == 0 && Step < Options.Steps)
-            {
-                SaveCheckpoint(runClock);
-            }
-        }
-        SaveCheckpoint(runClock);
+        var batch = _data.Next(step, Options.MaskProbability, Tokenizer.MaskId, XModTokenizer.Unk + 1, id => Tokenizer.IsSpecial((int)id));
+        var loss = MlmObjective.Loss(Model, batch.InputIds, batch.Labels, batch.BatchSize, batch.Length, batch.Language, Options.BFloat16);
+        return new StepLoss(loss, (long)batch.BatchSize * batch.Length, batch.Language);
     }
+
+    /// <summary>
+    /// Trains to the last step, checkpointing every save_every steps and at the end. On
+    /// cancellation it saves a checkpoint after the step in progress, then throws
+    /// <see cref="OperationCanceledException"/>; on divergence it throws <see cref="XModException"/>
+    /// and leaves the last checkpoint as it was.
+    /// </summary>
+    public void Run(CancellationToken cancel, Action<TrainingProgress>? progress = null) =>
+        _loop.Run(MlmStep, cancel, progress, () => SaveCheckpoint());
 
     // ---- checkpoints ----------------------------------------------------------------------------
-
-    private void SaveCheckpoint(Stopwatch runClock)
-    {
-        _elapsedSeconds += runClock.Elapsed.TotalSeconds;
-        runClock.Restart();
-        SaveCheckpoint();
-    }
 
     /// <summary>
     /// Writes a complete checkpoint under a temporary name, renames it into place, then points
@@ -254,12 +220,12 @@ public sealed class Pretrainer : IDisposable
         {
             for (var i = 0; i < _parameters.Count; i++)
             {
-                var (m, v) = _optimizer.State(i);
+                var (m, v) = _loop.Optimizer.State(i);
                 moments.Add(KeyValuePair.Create("exp_avg/" + _parameters[i].Key, m));
                 moments.Add(KeyValuePair.Create("exp_avg_sq/" + _parameters[i].Key, v));
             }
             ModelStore.WriteTensors(Path.Combine(temp, OptimizerFile), moments,
-                new Dictionary<string, string> { ["step"] = _optimizer.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                new Dictionary<string, string> { ["step"] = _loop.Optimizer.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         }
         finally
         {
@@ -268,7 +234,7 @@ public sealed class Pretrainer : IDisposable
                 kv.Value.Dispose();
             }
         }
-        var state = new State(Step, _data.Cursors, _elapsedSeconds, _tokensSeen, DateTimeOffset.UtcNow);
+        var state = new State(Step, _data.Cursors, _loop.Elapsed.TotalSeconds, _loop.TokensSeen, DateTimeOffset.UtcNow);
         AtomicFile.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(state, s_json) + "\n");
         ModelStore.ReplaceDirectory(temp, dir);
         AtomicFile.WriteAllText(Path.Combine(root, LatestFile), name + "\n");
@@ -276,6 +242,7 @@ public sealed class Pretrainer : IDisposable
         {
             Directory.Delete(Path.Combine(root, old!), recursive: true);
         }
+        _loop.CheckpointedStep = Step;
         _log($"checkpoint {name} saved");
         return dir;
     }
@@ -288,7 +255,7 @@ public sealed class Pretrainer : IDisposable
             using var _ = Torch.NoGrad();
             for (var i = 0; i < _parameters.Count; i++)
             {
-                var (m, v) = _optimizer.State(i);
+                var (m, v) = _loop.Optimizer.State(i);
                 using (m)
                 using (v)
                 {
@@ -297,7 +264,7 @@ public sealed class Pretrainer : IDisposable
                 }
             }
             using var st = XMod.Packaging.SafeTensors.SafeTensorsFile.Open(file);
-            _optimizer.StepCount = long.Parse(st.Metadata["step"], System.Globalization.CultureInfo.InvariantCulture);
+            _loop.Optimizer.StepCount = long.Parse(st.Metadata["step"], System.Globalization.CultureInfo.InvariantCulture);
         }
         catch (KeyNotFoundException e)
         {
@@ -314,7 +281,7 @@ public sealed class Pretrainer : IDisposable
 
     public void Dispose()
     {
-        _optimizer.Dispose();
+        _loop.Dispose();
         Model.Dispose();
         Tokenizer.Dispose();
     }

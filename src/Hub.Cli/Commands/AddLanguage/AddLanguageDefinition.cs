@@ -50,15 +50,7 @@ public static class AddLanguageDefinition
             var language = LanguageCatalog.Find(id)?.Code ?? (id.StartsWith("lang-", StringComparison.Ordinal) ? id[5..] : id);
             var (lines, source) = ReadCorpus(p.GetValue(CorpusOption)!, language);
             var outDir = p.GetValue(Out) ?? Path.Combine("modules", id.StartsWith("lang-", StringComparison.Ordinal) ? id : "lang-" + id);
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                e.Cancel = true;
-                cts.Cancel();
-                reporter.Warn("stopping; nothing will be written");
-            };
-            Console.CancelKeyPress += onCancel;
-            try
+            using var onCancel = cancel.Register(() => reporter.Warn("stopping; nothing will be written"));
             {
                 var result = LanguageExtender.Run(ModelDirectory.Resolve(p.GetValue(Trunk)!), lines, source, outDir, new AddLanguageOptions
                 {
@@ -74,13 +66,9 @@ public static class AddLanguageDefinition
                     Version = p.GetValue(Version)!,
                     TrunkId = p.GetValue(TrunkId),
                 }, reporter.Info, pr => reporter.Info(
-                    $"step {pr.Step,6}/{pr.TotalSteps}  loss {pr.Loss,7:F4}  {pr.TokensPerSecond / 1000,6:F1}k tok/s  elapsed {PretrainDefinition.Duration(pr.Elapsed)}  ETA {PretrainDefinition.Duration(pr.Remaining)}"), cts.Token);
+                    $"step {pr.Step,6}/{pr.TotalSteps}  loss {pr.Loss,7:F4}  {pr.TokensPerSecond / 1000,6:F1}k tok/s  elapsed {PretrainDefinition.Duration(pr.Elapsed)}  ETA {PretrainDefinition.Duration(pr.Remaining)}"), cancel);
                 reporter.Success($"added {result.Language}: {result.TrainableParameters:N0} parameters trained ({100.0 * result.TrainableParameters / result.TotalParameters:F1}% of the model), held-out perplexity {result.HeldOutPerplexity:F2}, written to {result.Directory}");
                 return Task.FromResult(0);
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
             }
         });
         return command;

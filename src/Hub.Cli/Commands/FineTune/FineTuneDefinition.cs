@@ -47,17 +47,17 @@ public static class FineTuneDefinition
         {
             finetune.Options.Add(o);
         }
-        finetune.SetAction(p =>
+        finetune.SetAction((p, cancel) =>
         {
             var kind = ParseKind(p.GetValue(Task)!);
             var (examples, labels) = ReadData(p.GetValue(Train)!, kind, p.GetValue(Labels));
-            using var loaded = LoadedModel.Open(p.GetValue(Trunk)!);
             var options = new FineTuneOptions
             {
                 Kind = kind, Labels = labels, Language = p.GetValue(Lang)!, Epochs = p.GetValue(Epochs), LearningRate = p.GetValue(Lr),
                 BatchSize = p.GetValue(Batch), MaxLength = p.GetValue(MaxLength), Name = p.GetValue(Name)!,
-            };
-            using var model = FineTuner.Train(loaded, examples, options, reporter.Info, pr => reporter.Info($"step {pr.Step,5}/{pr.TotalSteps}  loss {pr.Loss:F4}  ETA {Pretrain.PretrainDefinition.Duration(pr.Remaining)}"));
+            }.Validate();
+            using var loaded = LoadedModel.Open(p.GetValue(Trunk)!);
+            using var model = FineTuner.Train(loaded, examples, options, reporter.Info, pr => reporter.Info($"step {pr.Step,5}/{pr.TotalSteps}  loss {pr.Loss:F4}  ETA {Pretrain.PretrainDefinition.Duration(pr.Remaining)}"), cancel);
             var metrics = new Dictionary<string, double> { ["train_examples"] = examples.Count };
             if (kind == TaskKind.SequenceClassification)
             {
@@ -66,7 +66,7 @@ public static class FineTuneDefinition
             FineTuner.Save(model, options, p.GetValue(Out)!, metrics);
             reporter.Success($"task model written to {p.GetValue(Out)}" + (metrics.TryGetValue("train_accuracy", out var a) ? $" (training accuracy {a:P1})" : ""));
             reporter.Info($"next: xmod-hub predict --model {p.GetValue(Out)} --trunk {p.GetValue(Trunk)} --lang <any language> --text \"...\"");
-            return 0;
+            return System.Threading.Tasks.Task.FromResult(0);
         });
 
         var predict = new Command("predict", "Predict with a task model in any language of its trunk (zero-shot transfer)");

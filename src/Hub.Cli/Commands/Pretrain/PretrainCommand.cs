@@ -22,21 +22,10 @@ public sealed class PretrainCommand(IReporter reporter)
     /// Starts or resumes a run. <paramref name="steps"/>, <paramref name="logEvery"/> and
     /// <paramref name="saveEvery"/> are non-null when given on the command line; a resume honours them.
     /// </summary>
-    public int Run(string corpusDir, string runDir, bool resume, PretrainOptions options, int? steps, int? logEvery, int? saveEvery)
+    public int Run(string corpusDir, string runDir, bool resume, PretrainOptions options, int? steps, int? logEvery, int? saveEvery,
+        CancellationToken cancel = default)
     {
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            if (cancel.IsCancellationRequested)
-            {
-                return; // a second Ctrl-C stops at once
-            }
-            e.Cancel = true;
-            cancel.Cancel();
-            reporter.Warn("stopping after this step and saving a checkpoint (Ctrl-C again to abort without saving)");
-        };
-        Console.CancelKeyPress += onCancel;
-        try
+        using var onCancel = cancel.Register(() => reporter.Warn("stopping after this step and saving a checkpoint"));
         {
             using var trainer = resume
                 ? Pretrainer.Resume(runDir, reporter.Info, steps: steps, logEvery: logEvery, saveEvery: saveEvery)
@@ -48,10 +37,13 @@ public sealed class PretrainCommand(IReporter reporter)
             reporter.Info("language sampling (alpha " + o.Alpha + "): " + string.Join(", ",
                 o.Languages.Zip(trainer.LanguageProbabilities).OrderByDescending(x => x.Second).Select(x => $"{x.First} {x.Second:P1}")));
             reporter.Info($"training steps {trainer.Step + 1}..{o.Steps}: batch {o.BatchSize} x {o.SequenceLength} tokens, peak lr {o.PeakLearningRate:G3}, warm-up {o.Warmup}{(o.BFloat16 ? ", bf16" : "")}");
-            trainer.Run(cancel.Token, p => reporter.Info(
-                $"step {p.Step,6}/{p.TotalSteps}  loss {p.Loss,7:F4}  lr {p.LearningRate:E2}  |g| {p.GradNorm,6:F2}  " +
-                $"{p.TokensPerSecond / 1000,6:F1}k tok/s  elapsed {PretrainDefinition.Duration(p.Elapsed)}  ETA {PretrainDefinition.Duration(p.Remaining)}  [{p.Language}]"));
-            if (cancel.IsCancellationRequested)
+            try
+            {
+                trainer.Run(cancel, p => reporter.Info(
+                    $"step {p.Step,6}/{p.TotalSteps}  loss {p.Loss,7:F4}  lr {p.LearningRate:E2}  |g| {p.GradNorm,6:F2}  " +
+                    $"{p.TokensPerSecond / 1000,6:F1}k tok/s  elapsed {PretrainDefinition.Duration(p.Elapsed)}  ETA {PretrainDefinition.Duration(p.Remaining)}  [{p.Language}]"));
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
                 reporter.Warn($"stopped at step {trainer.Step}; continue with: xmod-hub pretrain --out {runDir} --resume");
                 return 130;
@@ -59,10 +51,6 @@ public sealed class PretrainCommand(IReporter reporter)
             reporter.Success($"done: {o.Steps} steps; model in {ModelDirectory.Resolve(runDir)}");
             reporter.Info($"next: xmod-hub evaluate --model {runDir} --corpus {corpusDir}   |   xmod-hub fill-mask --model {runDir} --lang {o.Languages[0]} --text \"... <mask> ...\"");
             return 0;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
     }
 

@@ -56,7 +56,7 @@ public static class PretrainDefinition
             BFloat16 = p.GetValue(BFloat16),
             SaveEvery = p.GetValue(SaveEvery),
             LogEvery = p.GetValue(LogEvery),
-        }, Given(p, Steps), Given(p, LogEvery), Given(p, SaveEvery))));
+        }, Given(p, Steps), Given(p, LogEvery), Given(p, SaveEvery), cancel)));
         return command;
     }
 
