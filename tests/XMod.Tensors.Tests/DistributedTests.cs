@@ -153,6 +153,8 @@ public sealed class DistributedTests
             Assert.Contains("all-reduce cannot reduce Bool tensors (tensor 1)", Assert.Throws<DistributedException>(() => group.AllReduce([floats, flags])).Message);
             Assert.Contains("average of Long tensors is not defined", Assert.Throws<DistributedException>(() => group.AllReduce([longs], ReduceOp.Average)).Message);
             Assert.Contains("bucket size must be positive", Assert.Throws<DistributedException>(() => group.AllReduce([floats], bucketBytes: 0)).Message);
+            Assert.Contains("bucket size must be positive", Assert.Throws<DistributedException>(() => group.AllReduce([floats], bucketBytes: -5)).Message);
+            Assert.Contains("unknown reduce op 7", Assert.Throws<DistributedException>(() => group.AllReduce([floats], (ReduceOp)7)).Message);
             Assert.Contains("broadcast root 1 is outside [0, 1)", Assert.Throws<DistributedException>(() => group.Broadcast([floats], root: 1)).Message);
             group.Dispose();
             Assert.Throws<ObjectDisposedException>(() => group.AllReduce([floats]));
