@@ -18,7 +18,8 @@ return suite switch
         int.Parse(Option("--languages") ?? "10", System.Globalization.CultureInfo.InvariantCulture)),
     "hub" => await HubBench.RunAsync(Option("--nginx") ?? "/usr/sbin/nginx", rounds),
     "runtime" => await RuntimeBench.RunAsync(rounds),
-    _ => Fail($"unknown suite '{suite}': use foundation, pretrain, xlingual, hub or runtime"),
+    "allreduce" => AllReduceBench.Run(args, int.Parse(Option("--rounds") ?? "20", System.Globalization.CultureInfo.InvariantCulture)),
+    _ => Fail($"unknown suite '{suite}': use foundation, pretrain, xlingual, hub, runtime or allreduce"),
 };
 
 static int Fail(string message)

@@ -117,6 +117,9 @@ internal static partial class NativeLibraryLoader
         {
             _ = setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
         }
+        // libtorch's c10d logs every failed rendezvous attempt through glog on stderr, ahead of the
+        // one-line error the shim reports for the same failure; glog reads this as it loads.
+        _ = setenv("GLOG_minloglevel", "3", 0);
     }
 
     /// <summary>The OpenMP wait policy libtorch runs with (as the native environment has it).</summary>

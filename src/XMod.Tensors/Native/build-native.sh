@@ -17,7 +17,8 @@ exec 9>"$out/.lock"
 flock -w 900 9 || fail "timed out waiting for another build of the native library (lock $out/.lock)"
 
 # A different libtorch (or a moved source tree) means a fresh configure, not a stale cache.
-want="LIBTORCH_DIR=${LIBTORCH_DIR:-} SRC=$(cd "$src" && pwd)"
+# Installing libgloo-dev later (distributed support) counts as different too.
+want="LIBTORCH_DIR=${LIBTORCH_DIR:-} SRC=$(cd "$src" && pwd) GLOO=$(ls /usr/include/gloo/config.h 2>/dev/null)"
 if [ ! -f "$out/CMakeCache.txt" ] || [ "$(cat "$out/.configured-for" 2>/dev/null)" != "$want" ]; then
   rm -rf "$out/CMakeFiles" "$out/CMakeCache.txt"
   if ! cmake -S "$src" -B "$out" -DCMAKE_BUILD_TYPE=Release > "$out/build.log" 2>&1; then

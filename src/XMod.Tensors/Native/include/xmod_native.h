@@ -89,6 +89,29 @@ XMOD_API const char* xmod_op_schema(xmod_op op);
 XMOD_API int32_t xmod_op_call(xmod_op op, const xmod_arg* args, int32_t nargs, xmod_tensor* outs,
                               int32_t cap);
 
+// ---- distributed (distributed.cpp) ---------------------------------------------------------
+// c10d process groups over Gloo with a TCPStore (rank 0 hosts it) or FileStore rendezvous. Each
+// collective is blocking and must be called by every rank in the same order with the same tensor
+// list (checked: a mismatch fails on every rank). A rank that dies or stalls makes the others'
+// collective fail after timeout_ms with a message naming it; the group is unusable afterwards.
+typedef struct xmod_process_group_s* xmod_process_group;
+enum { XMOD_REDUCE_SUM = 0, XMOD_REDUCE_AVG = 1 };
+// 1 when this build has Gloo; 0 when every xmod_dist_* call fails with how to get it.
+XMOD_API int32_t xmod_dist_available(void);
+XMOD_API xmod_process_group xmod_dist_init_tcp(const char* host, int32_t port, int32_t rank,
+                                               int32_t world_size, int64_t timeout_ms);
+XMOD_API xmod_process_group xmod_dist_init_file(const char* path, int32_t rank,
+                                                int32_t world_size, int64_t timeout_ms);
+// In place, flattened into buckets of at most bucket_bytes per element type (half and bfloat16
+// are summed in float32). Returns 0, or -1 on error.
+XMOD_API int32_t xmod_dist_all_reduce(xmod_process_group pg, const xmod_tensor* tensors,
+                                      int32_t n, int32_t op, int64_t bucket_bytes);
+// Copies root's tensors into every other rank's (same list on every rank). Returns 0 or -1.
+XMOD_API int32_t xmod_dist_broadcast(xmod_process_group pg, const xmod_tensor* tensors,
+                                     int32_t n, int32_t root, int64_t bucket_bytes);
+XMOD_API int32_t xmod_dist_barrier(xmod_process_group pg);
+XMOD_API void xmod_dist_destroy(xmod_process_group pg);
+
 // ---- autograd ------------------------------------------------------------------------------
 XMOD_API int32_t xmod_backward(xmod_tensor t, xmod_tensor grad_or_null, int32_t retain_graph);
 // *out = NULL when the tensor has no gradient. Returns 0, or -1 on error.
