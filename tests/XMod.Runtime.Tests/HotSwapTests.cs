@@ -99,8 +99,16 @@ public sealed class HotSwapTests : IDisposable
         Assert.Contains("has shape", e.Message);
         using var unknown = XModModel.NewModule(config, "yo_NG");
         Assert.Throws<XModException>(() => model.SetModule(unknown)); // not a language without addLanguage
+        // A language's parts come together: embeddings without their tokenizer, a module under another key.
+        using var embeddings = new LanguageEmbeddings("yo_NG", Torch.Zeros([50, config.HiddenSize]), Torch.Zeros([config.MaxPositions, config.HiddenSize]), Torch.Zeros([50]));
+        e = Assert.Throws<XModException>(() => model.SetLanguage("yo_NG", unknown, embeddings, tokenizer: null));
+        Assert.Equal("the tokenizer and the embeddings of 'yo_NG' do not match", e.Message);
+        e = Assert.Throws<XModException>(() => model.SetLanguage("sw_KE", unknown, null, null));
+        Assert.Equal("the module for 'sw_KE' is keyed 'yo_NG'", e.Message);
+        e = Assert.Throws<XModException>(() => model.SetLanguage("yo_NG", null, null, null));
+        Assert.Equal("language 'yo_NG' has no modules; an X-MOD trunk needs them", e.Message);
         Assert.Same(config, model.Config);
-        Assert.All(wrong.Tensors.Values.Concat(unknown.Tensors.Values), t => Assert.False(t.IsDisposed));
+        Assert.All(wrong.Tensors.Values.Concat(unknown.Tensors.Values).Concat(embeddings.Tensors.Values), t => Assert.False(t.IsDisposed));
     }
 
     [Fact]
