@@ -64,8 +64,7 @@ public sealed class ModelTests : IDisposable
         string[] langs = ["en_XX", "de_DE", "fr_XX", "de_DE"];
         var before = model.Encode(ids, null, langs);
         Torch.ManualSeed(99);
-        var old = model.SetModule(XModModel.NewModule(model.Config, "de_DE"));
-        old?.Dispose();
+        model.SetModule(XModModel.NewModule(model.Config, "de_DE")); // the model frees the replaced module
         var after = model.Encode(ids, null, langs);
         for (var i = 0; i < langs.Length; i++)
         {

@@ -16,10 +16,56 @@ public static class XModLayout
     public const string Embeddings = "roberta.embeddings.";
     public const string WordEmbeddings = "roberta.embeddings.word_embeddings.weight";
     public const string PositionEmbeddings = "roberta.embeddings.position_embeddings.weight";
+    public const string TokenTypeEmbeddings = "roberta.embeddings.token_type_embeddings.weight";
+    public const string EmbeddingsLayerNormWeight = "roberta.embeddings.LayerNorm.weight";
+    public const string EmbeddingsLayerNormBias = "roberta.embeddings.LayerNorm.bias";
+
+    /// <summary>The final encoder LayerNorm of pre-norm models.</summary>
+    public const string EncoderLayerNormWeight = "roberta.encoder.LayerNorm.weight";
+    public const string EncoderLayerNormBias = "roberta.encoder.LayerNorm.bias";
+
+    public const string LmHeadDenseWeight = "lm_head.dense.weight";
+    public const string LmHeadDenseBias = "lm_head.dense.bias";
+    public const string LmHeadLayerNormWeight = "lm_head.layer_norm.weight";
+    public const string LmHeadLayerNormBias = "lm_head.layer_norm.bias";
 
     public static string Layer(int i) => $"roberta.encoder.layer.{i}.";
 
     public static string ModulePrefix(int layer, string key) => $"{Layer(layer)}output.adapter_modules.{key}.";
+
+    /// <summary>The trunk parameter names of encoder layer <paramref name="Index"/>.</summary>
+    public sealed record LayerNames(int Index)
+    {
+        private string P => Layer(Index);
+        public string QueryWeight => P + "attention.self.query.weight";
+        public string QueryBias => P + "attention.self.query.bias";
+        public string KeyWeight => P + "attention.self.key.weight";
+        public string KeyBias => P + "attention.self.key.bias";
+        public string ValueWeight => P + "attention.self.value.weight";
+        public string ValueBias => P + "attention.self.value.bias";
+        public string AttentionOutputWeight => P + "attention.output.dense.weight";
+        public string AttentionOutputBias => P + "attention.output.dense.bias";
+        public string AttentionLayerNormWeight => P + "attention.output.LayerNorm.weight";
+        public string AttentionLayerNormBias => P + "attention.output.LayerNorm.bias";
+        public string IntermediateWeight => P + "intermediate.dense.weight";
+        public string IntermediateBias => P + "intermediate.dense.bias";
+        public string OutputWeight => P + "output.dense.weight";
+        public string OutputBias => P + "output.dense.bias";
+        public string OutputLayerNormWeight => P + "output.LayerNorm.weight";
+        public string OutputLayerNormBias => P + "output.LayerNorm.bias";
+        public string AdapterLayerNormWeight => P + "output.adapter_layer_norm.weight";
+        public string AdapterLayerNormBias => P + "output.adapter_layer_norm.bias";
+    }
+
+    /// <summary>The parameter names of one language's bottleneck module in layer <paramref name="Layer"/>.</summary>
+    public sealed record ModuleNames(int Layer, string Key)
+    {
+        private string P => ModulePrefix(Layer, Key);
+        public string Dense1Weight => P + "dense1.weight";
+        public string Dense1Bias => P + "dense1.bias";
+        public string Dense2Weight => P + "dense2.weight";
+        public string Dense2Bias => P + "dense2.bias";
+    }
 
     /// <summary>Buffers some checkpoints carry that are not parameters (ignored on import).</summary>
     public static readonly IReadOnlySet<string> IgnoredBuffers = new HashSet<string>(StringComparer.Ordinal)
@@ -40,43 +86,44 @@ public static class XModLayout
         long h = c.HiddenSize, i = c.IntermediateSize;
         yield return new(WordEmbeddings, [c.VocabSize, h]);
         yield return new(PositionEmbeddings, [c.MaxPositions, h]);
-        yield return new("roberta.embeddings.token_type_embeddings.weight", [c.TypeVocabSize, h]);
-        yield return new("roberta.embeddings.LayerNorm.weight", [h]);
-        yield return new("roberta.embeddings.LayerNorm.bias", [h]);
+        yield return new(TokenTypeEmbeddings, [c.TypeVocabSize, h]);
+        yield return new(EmbeddingsLayerNormWeight, [h]);
+        yield return new(EmbeddingsLayerNormBias, [h]);
         for (var l = 0; l < c.NumLayers; l++)
         {
-            var p = Layer(l);
-            foreach (var proj in new[] { "query", "key", "value" })
-            {
-                yield return new($"{p}attention.self.{proj}.weight", [h, h]);
-                yield return new($"{p}attention.self.{proj}.bias", [h]);
-            }
-            yield return new($"{p}attention.output.dense.weight", [h, h]);
-            yield return new($"{p}attention.output.dense.bias", [h]);
-            yield return new($"{p}attention.output.LayerNorm.weight", [h]);
-            yield return new($"{p}attention.output.LayerNorm.bias", [h]);
-            yield return new($"{p}intermediate.dense.weight", [i, h]);
-            yield return new($"{p}intermediate.dense.bias", [i]);
-            yield return new($"{p}output.dense.weight", [h, i]);
-            yield return new($"{p}output.dense.bias", [h]);
-            yield return new($"{p}output.LayerNorm.weight", [h]);
-            yield return new($"{p}output.LayerNorm.bias", [h]);
+            var n = new LayerNames(l);
+            yield return new(n.QueryWeight, [h, h]);
+            yield return new(n.QueryBias, [h]);
+            yield return new(n.KeyWeight, [h, h]);
+            yield return new(n.KeyBias, [h]);
+            yield return new(n.ValueWeight, [h, h]);
+            yield return new(n.ValueBias, [h]);
+            yield return new(n.AttentionOutputWeight, [h, h]);
+            yield return new(n.AttentionOutputBias, [h]);
+            yield return new(n.AttentionLayerNormWeight, [h]);
+            yield return new(n.AttentionLayerNormBias, [h]);
+            yield return new(n.IntermediateWeight, [i, h]);
+            yield return new(n.IntermediateBias, [i]);
+            yield return new(n.OutputWeight, [h, i]);
+            yield return new(n.OutputBias, [h]);
+            yield return new(n.OutputLayerNormWeight, [h]);
+            yield return new(n.OutputLayerNormBias, [h]);
             if (c.AdapterLayerNorm)
             {
-                yield return new($"{p}output.adapter_layer_norm.weight", [h]);
-                yield return new($"{p}output.adapter_layer_norm.bias", [h]);
+                yield return new(n.AdapterLayerNormWeight, [h]);
+                yield return new(n.AdapterLayerNormBias, [h]);
             }
         }
         if (c.PreNorm)
         {
-            yield return new("roberta.encoder.LayerNorm.weight", [h]);
-            yield return new("roberta.encoder.LayerNorm.bias", [h]);
+            yield return new(EncoderLayerNormWeight, [h]);
+            yield return new(EncoderLayerNormBias, [h]);
         }
-        yield return new("lm_head.dense.weight", [h, h]);
-        yield return new("lm_head.dense.bias", [h]);
-        yield return new("lm_head.layer_norm.weight", [h]);
-        yield return new("lm_head.layer_norm.bias", [h]);
-        yield return new("lm_head.bias", [c.VocabSize]);
+        yield return new(LmHeadDenseWeight, [h, h]);
+        yield return new(LmHeadDenseBias, [h]);
+        yield return new(LmHeadLayerNormWeight, [h]);
+        yield return new(LmHeadLayerNormBias, [h]);
+        yield return new(LmBias, [c.VocabSize]);
     }
 
     /// <summary>One language's modules (<paramref name="key"/> is the language, or "shared").</summary>
@@ -85,11 +132,11 @@ public static class XModLayout
         long h = c.HiddenSize, b = c.BottleneckSize;
         for (var l = 0; l < c.NumLayers; l++)
         {
-            var p = ModulePrefix(l, key);
-            yield return new($"{p}dense1.weight", [b, h]);
-            yield return new($"{p}dense1.bias", [b]);
-            yield return new($"{p}dense2.weight", [h, b]);
-            yield return new($"{p}dense2.bias", [h]);
+            var n = new ModuleNames(l, key);
+            yield return new(n.Dense1Weight, [b, h]);
+            yield return new(n.Dense1Bias, [b]);
+            yield return new(n.Dense2Weight, [h, b]);
+            yield return new(n.Dense2Bias, [h]);
         }
     }
 

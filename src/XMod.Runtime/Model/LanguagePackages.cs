@@ -12,10 +12,11 @@ public static class LanguagePackages
 
     /// <summary>
     /// Checks the directory (manifest, every file's sha256, the trunk it was built for, tensor
-    /// names and shapes) and adds its language to <paramref name="model"/>. Returns the language
-    /// and its own tokenizer, if it has one.
+    /// names and shapes) and adds its language to <paramref name="model"/>, replacing a loaded
+    /// version of it in one step: module, own embeddings and own tokenizer (the model owns them
+    /// from then on, and frees what they replace once no forward uses it). Returns the language.
     /// </summary>
-    public static (string Language, XModTokenizer? Tokenizer) LoadInto(XModModel model, string trunkSha256, string dir)
+    public static string LoadInto(XModModel model, string trunkSha256, string dir)
     {
         var manifest = PackageManifest.Load(dir);
         if (manifest.Kind != PackageKind.Language || manifest.Language is null)
@@ -30,6 +31,7 @@ public static class LanguagePackages
         }
         var code = manifest.Language.Code;
         var tensors = ModelStore.ReadTensors(Path.Combine(dir, ModuleFile));
+        XModTokenizer? tokenizer = null;
         try
         {
             var config = model.Config;
@@ -56,36 +58,31 @@ public static class LanguagePackages
                     embeddingTensors[XModLayout.PositionEmbeddings], embeddingTensors[XModLayout.LmBias]);
             }
             var tokDir = Path.Combine(dir, ModelStore.TokenizerDir);
-            var tokenizer = Directory.Exists(tokDir) ? XModTokenizer.Load(tokDir) : null;
+            tokenizer = Directory.Exists(tokDir) ? XModTokenizer.Load(tokDir) : null;
             if ((tokenizer is null) != (embeddings is null) || (tokenizer is not null && tokenizer.VocabSize != embeddings!.VocabSize))
             {
-                tokenizer?.Dispose();
                 throw new XModException($"{dir}: its tokenizer and its embeddings do not match");
             }
+            LanguageModule? module = null;
             if (moduleTensors.Count > 0)
             {
                 foreach (var t in moduleTensors.Values)
                 {
                     t.AsParameter(requiresGrad: false);
                 }
-                model.SetModule(new LanguageModule(code, moduleTensors, config.NumLayers), addLanguage: true)?.Dispose();
+                module = new LanguageModule(code, moduleTensors, config.NumLayers);
             }
-            else
-            {
-                model.AddLanguage(code);
-            }
-            if (embeddings is not null)
-            {
-                model.SetLanguageEmbeddings(embeddings)?.Dispose();
-            }
-            return (code, tokenizer);
+            model.SetLanguage(code, module, embeddings, tokenizer);
+            return code;
         }
         catch
         {
+            // Nothing was handed to the model: a call that throws takes nothing.
             foreach (var t in tensors.Values)
             {
                 t.Dispose();
             }
+            tokenizer?.Dispose();
             throw;
         }
     }

@@ -5,9 +5,13 @@ using XMod.Runtime.Scoring;
 namespace XMod.Runtime.Model;
 
 /// <summary>A model with its tokenizer (when it has one), opened from a model directory or a training run.</summary>
+/// <remarks>
+/// The tokenizers of languages with their own vocabulary belong to the model's module set (they
+/// are swapped together with the language's embeddings); pin the model's modules
+/// (<see cref="XModModel.PinModules"/>) to keep one while other threads load or unload languages.
+/// </remarks>
 public sealed class LoadedModel(XModModel model, XModTokenizer? tokenizer, string directory) : IDisposable
 {
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, XModTokenizer> _languageTokenizers = new(StringComparer.Ordinal);
     private string? _trunkSha256;
 
     public XModModel Model { get; } = model;
@@ -23,21 +27,14 @@ public sealed class LoadedModel(XModModel model, XModTokenizer? tokenizer, strin
     public XModTokenizer RequireTokenizer() =>
         Tokenizer ?? throw new XModException($"{Directory} has no tokenizer: pass token ids instead of text");
 
-    /// <summary>The tokenizer of <paramref name="language"/>: its own, or the trunk's.</summary>
-    public XModTokenizer TokenizerFor(string language) =>
-        _languageTokenizers.TryGetValue(language, out var own) ? own : RequireTokenizer();
+    /// <summary>The tokenizer of <paramref name="language"/>: its own (from the pinned, else current, module set), or the trunk's.</summary>
+    public XModTokenizer TokenizerFor(string language) => Model.TokenizerOf(language) ?? RequireTokenizer();
 
-    /// <summary>Adds a language module directory built for this trunk.</summary>
-    public string AddLanguage(string moduleDir)
-    {
-        var (code, tokenizer) = LanguagePackages.LoadInto(Model, TrunkSha256, moduleDir);
-        if (tokenizer is not null)
-        {
-            // A replaced tokenizer is left to the finalizer: a forward on another thread may still use it.
-            _languageTokenizers[code] = tokenizer;
-        }
-        return code;
-    }
+    /// <summary>Adds (or replaces) a language from a module directory built for this trunk; returns its code.</summary>
+    public string AddLanguage(string moduleDir) => LanguagePackages.LoadInto(Model, TrunkSha256, moduleDir);
+
+    /// <summary>Removes a language; its parts are freed once no forward holds them.</summary>
+    public void RemoveLanguage(string language) => Model.RemoveLanguage(language);
 
     /// <summary>
     /// Opens only the trunk of a model or trunk package directory; languages are added with
@@ -66,9 +63,5 @@ public sealed class LoadedModel(XModModel model, XModTokenizer? tokenizer, strin
     {
         Model.Dispose();
         Tokenizer?.Dispose();
-        foreach (var t in _languageTokenizers.Values)
-        {
-            t.Dispose();
-        }
     }
 }

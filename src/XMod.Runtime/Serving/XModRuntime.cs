@@ -107,15 +107,17 @@ public sealed class XModRuntime : IDisposable
         }
     }
 
-    /// <summary>Unloads a language; forwards already running finish with it, later ones refuse it.</summary>
+    /// <summary>
+    /// Unloads a language: forwards already running finish with it (they hold the module set they
+    /// started with), later ones refuse it; its module, embeddings and tokenizer are freed when the
+    /// last forward using them ends (at once when none runs).
+    /// </summary>
     public void UnloadLanguage(string language)
     {
         lock (_loadLock)
         {
-            // Not disposed here: a forward that started before may still read them (it holds them
-            // through its routing snapshot); once none does, their finalizers free the memory.
             var code = LanguageCatalog.Find(language)?.Code ?? language;
-            _ = _loaded.Model.RemoveLanguage(code);
+            _loaded.RemoveLanguage(code);
             _languageDirs.Remove(code);
         }
     }
@@ -135,6 +137,7 @@ public sealed class XModRuntime : IDisposable
     /// <summary>The last hidden state of a text: one row of H values per token.</summary>
     public float[][] Encode(string text, string language)
     {
+        using var modules = Model.PinModules(); // the tokenizer and the forward from one set of languages
         var code = Code(language);
         var ids = _loaded.TokenizerFor(code).Encode(text, Model.Config.MaxSequenceLength).Select(i => (long)i).ToArray();
         using var scope = DisposeScope.Begin();
@@ -146,6 +149,7 @@ public sealed class XModRuntime : IDisposable
 
     public IReadOnlyList<IReadOnlyList<MaskPrediction>> FillMask(string text, string language, int topK = 5)
     {
+        using var modules = Model.PinModules();
         var code = Code(language);
         return Evaluator.FillMask(Model, _loaded.TokenizerFor(code), text, code, topK);
     }
@@ -153,6 +157,7 @@ public sealed class XModRuntime : IDisposable
     /// <summary>Held-out MLM perplexity of texts in a language (fixed masking, comparable between languages' runs).</summary>
     public LanguagePerplexity Perplexity(IEnumerable<string> texts, string language, int length = 128)
     {
+        using var modules = Model.PinModules();
         var code = Code(language);
         var tokenizer = _loaded.TokenizerFor(code);
         var streams = TokenStreams.FromParagraphs(code, texts, tokenizer);

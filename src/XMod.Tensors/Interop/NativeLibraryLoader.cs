@@ -12,7 +12,7 @@ internal static partial class NativeLibraryLoader
 {
     internal const string LibraryName = "xmod_native";
     internal const string SpmLibraryName = "xmod_spm";
-    internal const int ExpectedAbiVersion = 2;
+    internal const int ExpectedAbiVersion = 3;
     internal const int ExpectedSpmAbiVersion = 1;
     private static int s_registered;
 

@@ -11,7 +11,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int xmod_grad_enabled();
     [LibraryImport(Lib)] internal static partial void xmod_set_grad_enabled(int enabled);
     [LibraryImport(Lib)] internal static partial IntPtr xmod_inference_mode_enter();
-    [LibraryImport(Lib)] internal static partial void xmod_guard_exit(IntPtr guard);
+    [LibraryImport(Lib)] internal static partial void xmod_inference_guard_free(IntPtr guard);
     [LibraryImport(Lib)] internal static partial IntPtr xmod_autocast_enter(int dtype);
-    [LibraryImport(Lib)] internal static partial void xmod_autocast_exit(IntPtr guard);
+    [LibraryImport(Lib)] internal static partial void xmod_autocast_guard_free(IntPtr guard);
 }

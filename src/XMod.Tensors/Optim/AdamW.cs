@@ -6,48 +6,64 @@ namespace XMod.Tensors.Optim;
 /// <summary>
 /// AdamW (decoupled weight decay) over a fixed list of parameters, one fused native call per
 /// step. The learning rate is given per step so that schedules live with the training loop.
-/// Moments are kept in float32 (float64 for float64 parameters).
+/// Moments are kept in float32 (float64 for float64 parameters), inside the native state that this
+/// object owns (see <see cref="NativeObject"/> for the disposal policy).
 /// </summary>
-public sealed class AdamW : IDisposable
+public sealed class AdamW : NativeObject
 {
     private readonly Tensor[] _parameters;
-    private IntPtr _handle;
 
     /// <param name="parameters">Trainable tensors, typically marked with <see cref="Tensor.AsParameter"/>.</param>
     /// <param name="weightDecay">One decay per parameter (0 for biases and LayerNorms, say), or null for none.</param>
-    public unsafe AdamW(IReadOnlyList<Tensor> parameters, IReadOnlyList<double>? weightDecay = null,
+    public AdamW(IReadOnlyList<Tensor> parameters, IReadOnlyList<double>? weightDecay = null,
         double beta1 = 0.9, double beta2 = 0.98, double eps = 1e-6)
+        : base(Create(parameters, weightDecay, beta1, beta2, eps))
+    {
+        _parameters = [.. parameters];
+    }
+
+    private static unsafe IntPtr Create(IReadOnlyList<Tensor> parameters, IReadOnlyList<double>? weightDecay,
+        double beta1, double beta2, double eps)
     {
         if (weightDecay is not null && weightDecay.Count != parameters.Count)
         {
             throw new ArgumentException($"{weightDecay.Count} weight decays for {parameters.Count} parameters");
         }
-        _parameters = [.. parameters];
-        var handles = HandlesOf(_parameters);
-        var decay = weightDecay?.ToArray() ?? new double[_parameters.Length];
+        var handles = HandlesOf(parameters);
+        var decay = weightDecay?.ToArray() ?? new double[handles.Length];
+        IntPtr h;
         fixed (IntPtr* p = handles)
         fixed (double* d = decay)
         {
-            _handle = NativeError.Check(NativeMethods.xmod_adamw_new(p, d, handles.Length, beta1, beta2, eps));
+            h = NativeMethods.xmod_adamw_new(p, d, handles.Length, beta1, beta2, eps);
         }
-        GC.KeepAlive(_parameters);
+        GC.KeepAlive(parameters);
+        return NativeError.Check(h);
     }
 
     public IReadOnlyList<Tensor> Parameters => _parameters;
 
-    private IntPtr Handle => _handle != IntPtr.Zero ? _handle : throw new ObjectDisposedException(nameof(AdamW));
-
     /// <summary>Steps taken so far (drives bias correction); restored from checkpoints.</summary>
     public long StepCount
     {
-        get => NativeMethods.xmod_adamw_get_step(Handle);
-        set => NativeError.Check(NativeMethods.xmod_adamw_set_step(Handle, value));
+        get
+        {
+            var step = NativeMethods.xmod_adamw_get_step(Handle);
+            GC.KeepAlive(this);
+            return step;
+        }
+        set
+        {
+            NativeError.Check(NativeMethods.xmod_adamw_set_step(Handle, value));
+            GC.KeepAlive(this);
+        }
     }
 
     /// <summary>Updates every parameter that has a gradient.</summary>
     public void Step(double learningRate)
     {
         NativeError.Check(NativeMethods.xmod_adamw_step(Handle, learningRate));
+        GC.KeepAlive(this);
         GC.KeepAlive(_parameters);
     }
 
@@ -65,17 +81,12 @@ public sealed class AdamW : IDisposable
     {
         IntPtr m, v;
         NativeError.Check(NativeMethods.xmod_adamw_state(Handle, index, &m, &v));
+        GC.KeepAlive(this);
         return (new Tensor(m), new Tensor(v));
     }
 
-    public void Dispose()
-    {
-        var h = Interlocked.Exchange(ref _handle, IntPtr.Zero);
-        if (h != IntPtr.Zero)
-        {
-            NativeMethods.xmod_adamw_free(h);
-        }
-    }
+    /// <summary>Frees the native state and with it the moment tensors (the parameters are not this optimiser's).</summary>
+    protected override void Free(IntPtr handle, bool finalizing) => NativeMethods.xmod_adamw_free(handle);
 
     internal static IntPtr[] HandlesOf(IReadOnlyList<Tensor> tensors)
     {

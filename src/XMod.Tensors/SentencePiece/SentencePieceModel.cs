@@ -5,14 +5,16 @@ using XMod.Tensors.Interop;
 namespace XMod.Tensors.SentencePiece;
 
 /// <summary>A loaded SentencePiece model: text to piece ids and back.</summary>
-/// <remarks>Encoding and decoding are safe from several threads at once (SentencePiece's processor is const).</remarks>
-public sealed class SentencePieceModel : IDisposable
+/// <remarks>
+/// Encoding and decoding are safe from several threads at once (SentencePiece's processor is const).
+/// Owns its native processor (see <see cref="NativeObject"/> for the disposal policy).
+/// </remarks>
+public sealed class SentencePieceModel : NativeObject
 {
-    private IntPtr _handle;
-
-    private SentencePieceModel(IntPtr handle) => _handle = handle;
-
-    ~SentencePieceModel() => Free();
+    private SentencePieceModel(IntPtr handle)
+        : base(handle)
+    {
+    }
 
     public static SentencePieceModel Load(string path)
     {
@@ -32,16 +34,14 @@ public sealed class SentencePieceModel : IDisposable
         }
     }
 
-    private IntPtr Handle => _handle != IntPtr.Zero ? _handle : throw new ObjectDisposedException(nameof(SentencePieceModel));
-
-    public int VocabSize => SpmError.Check(SpmNativeMethods.xmod_spm_vocab_size(Handle));
+    public int VocabSize => Kept(SpmError.Check(SpmNativeMethods.xmod_spm_vocab_size(Handle)));
 
     public unsafe (int Unk, int Bos, int Eos, int Pad) SpecialIds
     {
         get
         {
             var ids = stackalloc int[4];
-            SpmError.Check(SpmNativeMethods.xmod_spm_special_ids(Handle, ids));
+            Kept(SpmError.Check(SpmNativeMethods.xmod_spm_special_ids(Handle, ids)));
             return (ids[0], ids[1], ids[2], ids[3]);
         }
     }
@@ -59,7 +59,7 @@ public sealed class SentencePieceModel : IDisposable
             fixed (byte* t = bytes)
             fixed (int* o = ids)
             {
-                n = SpmError.Check(SpmNativeMethods.xmod_spm_encode(Handle, t, byteCount, o, ids.Length));
+                n = Kept(SpmError.Check(SpmNativeMethods.xmod_spm_encode(Handle, t, byteCount, o, ids.Length)));
             }
             if (n > ids.Length)
             {
@@ -78,36 +78,31 @@ public sealed class SentencePieceModel : IDisposable
         long len;
         fixed (int* p = ids)
         {
-            var s = SpmError.Check(SpmNativeMethods.xmod_spm_decode(Handle, p, ids.Length, &len));
+            var s = Kept(SpmError.Check(SpmNativeMethods.xmod_spm_decode(Handle, p, ids.Length, &len)));
             return Encoding.UTF8.GetString((byte*)s, checked((int)len));
         }
     }
 
     /// <summary>The id of a piece; the unknown id when the vocabulary lacks it.</summary>
-    public int PieceToId(string piece) => SpmError.Check(SpmNativeMethods.xmod_spm_piece_to_id(Handle, piece));
+    public int PieceToId(string piece) => Kept(SpmError.Check(SpmNativeMethods.xmod_spm_piece_to_id(Handle, piece)));
 
-    public string IdToPiece(int id) => SpmError.String(SpmNativeMethods.xmod_spm_id_to_piece(Handle, id));
+    public string IdToPiece(int id) => Kept(SpmError.String(SpmNativeMethods.xmod_spm_id_to_piece(Handle, id)));
 
     /// <summary>The model as serialized protobuf bytes (what a .model file holds).</summary>
     public unsafe byte[] ToBytes()
     {
         long len;
-        var p = SpmNativeMethods.xmod_spm_serialize(Handle, &len);
+        var p = Kept(SpmNativeMethods.xmod_spm_serialize(Handle, &len));
         return new ReadOnlySpan<byte>((void*)SpmError.Check(p), checked((int)len)).ToArray();
     }
 
-    public void Dispose()
+    // Native calls on this processor's handle go through this: using `this` after the call keeps
+    // the finalizer from freeing the processor while native code still reads it.
+    private T Kept<T>(T result)
     {
-        Free();
-        GC.SuppressFinalize(this);
+        GC.KeepAlive(this);
+        return result;
     }
 
-    private void Free()
-    {
-        var h = Interlocked.Exchange(ref _handle, IntPtr.Zero);
-        if (h != IntPtr.Zero)
-        {
-            SpmNativeMethods.xmod_spm_free(h);
-        }
-    }
+    protected override void Free(IntPtr handle, bool finalizing) => SpmNativeMethods.xmod_spm_free(handle);
 }

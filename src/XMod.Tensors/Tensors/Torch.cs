@@ -127,15 +127,13 @@ public static unsafe class Torch
     /// libtorch's inference mode on this thread until disposed: no autograd and no version
     /// counting, faster than <see cref="NoGrad"/>; tensors made inside cannot enter autograd later.
     /// </summary>
-    public static unsafe IDisposable InferenceMode() =>
-        new NativeGuard(NativeError.Check(NativeMethods.xmod_inference_mode_enter()), &NativeMethods.xmod_guard_exit);
+    public static IDisposable InferenceMode() => new InferenceModeGuard();
 
     /// <summary>
     /// Mixed precision on this thread until disposed: libtorch's CPU autocast runs matrix products
     /// in bfloat16 and keeps precision-sensitive operators (softmax, losses, norms) in float32.
     /// </summary>
-    public static IDisposable Autocast(DType dtype = DType.BFloat16) =>
-        new NativeGuard(NativeError.Check(NativeMethods.xmod_autocast_enter((int)dtype)), &NativeMethods.xmod_autocast_exit);
+    public static IDisposable Autocast(DType dtype = DType.BFloat16) => new AutocastGuard(dtype);
 
     private sealed class GradModeGuard : IDisposable
     {
@@ -155,27 +153,6 @@ public static unsafe class Torch
                 _done = true;
                 GradEnabled = _previous;
             }
-        }
-    }
-
-    /// <summary>A thread-local native mode held open between two calls.</summary>
-    private sealed unsafe class NativeGuard(IntPtr guard, delegate*<IntPtr, void> exit) : IDisposable
-    {
-        private IntPtr _guard = guard;
-        private readonly int _thread = Environment.CurrentManagedThreadId;
-
-        public void Dispose()
-        {
-            var g = Interlocked.Exchange(ref _guard, IntPtr.Zero);
-            if (g == IntPtr.Zero)
-            {
-                return;
-            }
-            if (Environment.CurrentManagedThreadId != _thread)
-            {
-                throw new InvalidOperationException("a thread-local mode must be closed on the thread that opened it");
-            }
-            exit(g);
         }
     }
 }

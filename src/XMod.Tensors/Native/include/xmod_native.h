@@ -17,7 +17,9 @@ extern "C" {
 typedef struct xmod_tensor_s* xmod_tensor;   // owns one reference to an at::Tensor
 typedef struct xmod_op_s* xmod_op;           // a resolved c10::OperatorHandle (never freed)
 typedef struct xmod_adamw_s* xmod_adamw;     // AdamW state over a fixed parameter list
-typedef struct xmod_guard_s* xmod_guard;     // an RAII guard held open across calls
+// Thread-local modes held open across calls, one type each (they free different objects).
+typedef struct xmod_inference_guard_s* xmod_inference_guard;  // c10::InferenceMode
+typedef struct xmod_autocast_guard_s* xmod_autocast_guard;    // CPU autocast on, previous state kept
 
 // ---- errors ---------------------------------------------------------------------------------
 XMOD_API const char* xmod_last_error(void);  // NULL when the last failing call left no message
@@ -119,11 +121,13 @@ XMOD_API int32_t xmod_tensor_grad(xmod_tensor t, xmod_tensor* out);
 XMOD_API int32_t xmod_tensor_zero_grad(xmod_tensor t);  // drops the gradient (set_to_none)
 XMOD_API int32_t xmod_grad_enabled(void);
 XMOD_API void xmod_set_grad_enabled(int32_t enabled);
-XMOD_API xmod_guard xmod_inference_mode_enter(void);
-XMOD_API void xmod_guard_exit(xmod_guard g);
-// CPU autocast (mixed precision) on this thread until the guard exits; dtype: bfloat16.
-XMOD_API xmod_guard xmod_autocast_enter(int32_t dtype);
-XMOD_API void xmod_autocast_exit(xmod_guard g);
+// A guard's free function restores the previous mode when called on the thread that entered it;
+// on any other thread (a finalizer's) it only frees the guard and leaves that thread's modes alone.
+XMOD_API xmod_inference_guard xmod_inference_mode_enter(void);
+XMOD_API void xmod_inference_guard_free(xmod_inference_guard g);
+// CPU autocast (mixed precision) on this thread until the guard is freed; dtype: bfloat16.
+XMOD_API xmod_autocast_guard xmod_autocast_enter(int32_t dtype);
+XMOD_API void xmod_autocast_guard_free(xmod_autocast_guard g);
 
 // ---- optimisation --------------------------------------------------------------------------
 // AdamW (decoupled weight decay, Loshchilov & Hutter) with one weight decay per parameter.

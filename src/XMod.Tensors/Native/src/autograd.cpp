@@ -3,9 +3,31 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <new>
+#include <thread>
+
 #include "common.h"
 
 using namespace xmod;
+
+namespace {
+// The modes are thread-local: only the entering thread may restore them. A guard freed elsewhere
+// (by a finalizer, after its owner forgot it) is only deleted, without touching that thread.
+struct InferenceGuard {
+  std::thread::id thread = std::this_thread::get_id();
+  // Constructed in place and destroyed only by exit(), so deleting the guard on another thread
+  // does not run ~InferenceMode there (its members own no memory).
+  alignas(c10::InferenceMode) unsigned char mode[sizeof(c10::InferenceMode)];
+  InferenceGuard() { new (mode) c10::InferenceMode(true); }
+  void exit() { reinterpret_cast<c10::InferenceMode*>(mode)->~InferenceMode(); }
+};
+
+struct AutocastGuard {
+  std::thread::id thread;
+  bool enabled;          // autocast state before the guard
+  at::ScalarType dtype;
+};
+}  // namespace
 
 extern "C" {
 
@@ -37,40 +59,42 @@ int32_t xmod_grad_enabled(void) { return c10::GradMode::is_enabled() ? 1 : 0; }
 
 void xmod_set_grad_enabled(int32_t enabled) { c10::GradMode::set_enabled(enabled != 0); }
 
-xmod_guard xmod_inference_mode_enter(void) {
+xmod_inference_guard xmod_inference_mode_enter(void) {
   XMOD_TRY
-  return reinterpret_cast<xmod_guard>(new c10::InferenceMode(true));
+  return reinterpret_cast<xmod_inference_guard>(new InferenceGuard());
   XMOD_CATCH(nullptr)
 }
 
-void xmod_guard_exit(xmod_guard g) { delete reinterpret_cast<c10::InferenceMode*>(g); }
+void xmod_inference_guard_free(xmod_inference_guard g) {
+  if (g == nullptr) return;
+  auto* guard = reinterpret_cast<InferenceGuard*>(g);
+  if (guard->thread == std::this_thread::get_id()) guard->exit();
+  delete guard;
+}
 
-namespace {
-struct AutocastState {
-  bool enabled;
-  at::ScalarType dtype;
-};
-}  // namespace
-
-xmod_guard xmod_autocast_enter(int32_t dtype) {
+xmod_autocast_guard xmod_autocast_enter(int32_t dtype) {
   XMOD_TRY
   auto type = static_cast<at::ScalarType>(dtype);
   TORCH_CHECK(type == at::kBFloat16, "CPU autocast supports bfloat16 only, not ", type);
-  auto* previous = new AutocastState{at::autocast::is_cpu_enabled(), at::autocast::get_autocast_cpu_dtype()};
+  auto* guard = new AutocastGuard{std::this_thread::get_id(), at::autocast::is_cpu_enabled(),
+                                  at::autocast::get_autocast_cpu_dtype()};
   at::autocast::set_cpu_enabled(true);
   at::autocast::set_autocast_cpu_dtype(type);
   at::autocast::increment_nesting();
-  return reinterpret_cast<xmod_guard>(previous);
+  return reinterpret_cast<xmod_autocast_guard>(guard);
   XMOD_CATCH(nullptr)
 }
 
-void xmod_autocast_exit(xmod_guard g) {
-  auto* previous = reinterpret_cast<AutocastState*>(g);
-  // Casts of weights are cached while autocast is on; the outermost exit drops them.
-  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  at::autocast::set_cpu_enabled(previous->enabled);
-  at::autocast::set_autocast_cpu_dtype(previous->dtype);
-  delete previous;
+void xmod_autocast_guard_free(xmod_autocast_guard g) {
+  if (g == nullptr) return;
+  auto* guard = reinterpret_cast<AutocastGuard*>(g);
+  if (guard->thread == std::this_thread::get_id()) {
+    // Casts of weights are cached while autocast is on; the outermost exit drops them.
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(guard->enabled);
+    at::autocast::set_autocast_cpu_dtype(guard->dtype);
+  }
+  delete guard;
 }
 
 }  // extern "C"

@@ -45,6 +45,6 @@ const char* xmod_parallel_info(void) {
   XMOD_CATCH(nullptr)
 }
 
-int32_t xmod_abi_version(void) { return 2; }
+int32_t xmod_abi_version(void) { return 3; }
 
 }  // extern "C"
