@@ -10,6 +10,12 @@ public interface IReporter
     void Warn(string line);
 
     void Error(string line);
+
+    /// <summary>
+    /// A line for the error stream without the "error:" prefix: stack traces, the bug hint, usage
+    /// after a usage error, "cancelled". Kept off standard output so piped output stays clean.
+    /// </summary>
+    void Diagnostic(string line) => Info(line);
 }
 
 /// <summary>Collects lines, for tests.</summary>

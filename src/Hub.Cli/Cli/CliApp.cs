@@ -1,30 +1,35 @@
-using XModHub.Cli.Workflows;
-using XMod.Training.Corpora;
-using XMod.Runtime.Model;
-using XMod.Runtime.Tasks;
-using XModHub.Client.Packages;
-using XModHub.Client;
 using System.CommandLine;
-using XMod;
-using XMod.Runtime;
+using System.CommandLine.Invocation;
+using Microsoft.Extensions.DependencyInjection;
 using XModHub.Cli.Commands.AddLanguage;
+using XModHub.Cli.Commands.Cache;
 using XModHub.Cli.Commands.Corpus;
 using XModHub.Cli.Commands.Doctor;
 using XModHub.Cli.Commands.Encode;
 using XModHub.Cli.Commands.Evaluate;
+using XModHub.Cli.Commands.EvaluateTask;
+using XModHub.Cli.Commands.ExportHf;
 using XModHub.Cli.Commands.FillMask;
 using XModHub.Cli.Commands.FineTune;
-using XModHub.Cli.Commands.HuggingFace;
-using XModHub.Cli.Commands.Packages;
+using XModHub.Cli.Commands.ImportHf;
+using XModHub.Cli.Commands.Info;
+using XModHub.Cli.Commands.Install;
+using XModHub.Cli.Commands.List;
+using XModHub.Cli.Commands.Predict;
 using XModHub.Cli.Commands.Pretrain;
+using XModHub.Cli.Commands.Publish;
 using XModHub.Cli.Commands.Quickstart;
+using XModHub.Cli.Commands.Search;
 using XModHub.Cli.Commands.Serve;
+using XModHub.Cli.Commands.Source;
+using XModHub.Cli.Commands.Uninstall;
+using XModHub.Client;
 
 namespace XModHub.Cli;
 
 /// <summary>
-/// Builds the verb tree and runs it. User errors (<see cref="XModException"/>) print as one red
-/// line with exit code 1; anything else too, with the stack trace only under --verbose.
+/// Builds the verb tree over a service container and runs it. Failures are turned into output and
+/// exit codes by <see cref="CliErrors"/> alone: user errors exit 1, cancellation 130.
 /// </summary>
 public static class CliApp
 {
@@ -34,53 +39,71 @@ public static class CliApp
         Recursive = true,
     };
 
-    public static RootCommand Build(IReporter reporter)
+    public static RootCommand Build(IServiceProvider services) => new("xmod-hub: modular multilingual language models (X-MOD) with a language-module hub")
     {
-        var root = new RootCommand("xmod-hub: modular multilingual language models (X-MOD) with a language-module hub");
-        root.Options.Add(Verbose);
-        root.Subcommands.Add(DoctorDefinition.Create(reporter));
-        root.Subcommands.Add(CorpusDefinition.Create(reporter));
-        root.Subcommands.Add(PretrainDefinition.Create(reporter));
-        root.Subcommands.Add(EvaluateDefinition.Create(reporter));
-        root.Subcommands.Add(FillMaskDefinition.Create(reporter));
-        root.Subcommands.Add(EncodeDefinition.Create(reporter));
-        root.Subcommands.Add(HuggingFaceDefinition.CreateImport(reporter));
-        root.Subcommands.Add(HuggingFaceDefinition.CreateExport(reporter));
-        root.Subcommands.Add(AddLanguageDefinition.Create(reporter));
-        root.Subcommands.Add(ServeDefinition.Create(reporter));
-        root.Subcommands.Add(QuickstartDefinition.Create(reporter));
-        foreach (var c in PackagesDefinition.Create(reporter))
-        {
-            root.Subcommands.Add(c);
-        }
-        foreach (var c in FineTuneDefinition.Create(reporter))
-        {
-            root.Subcommands.Add(c);
-        }
-        return root;
+        Verbose,
+        DoctorDefinition.Create(services),
+        CorpusDefinition.Create(services),
+        PretrainDefinition.Create(services),
+        EvaluateDefinition.Create(services),
+        FillMaskDefinition.Create(services),
+        EncodeDefinition.Create(services),
+        ImportHfDefinition.Create(services),
+        ExportHfDefinition.Create(services),
+        AddLanguageDefinition.Create(services),
+        ServeDefinition.Create(services),
+        QuickstartDefinition.Create(services),
+        InstallDefinition.Create(services),
+        PublishDefinition.Create(services),
+        SearchDefinition.Create(services),
+        InfoDefinition.Create(services),
+        ListDefinition.Create(services),
+        UninstallDefinition.Create(services),
+        CacheDefinition.Create(services),
+        SourceDefinition.Create(services),
+        FineTuneDefinition.Create(services),
+        PredictDefinition.Create(services),
+        EvaluateTaskDefinition.Create(services),
+    };
+
+    public static async Task<int> RunAsync(string[] args, IReporter reporter)
+    {
+        await using var services = CliServices.Create(reporter);
+        return await RunAsync(args, services);
     }
 
-    public static int Run(string[] args, IReporter reporter)
+    /// <param name="output">Where help goes (standard output when null).</param>
+    public static async Task<int> RunAsync(string[] args, IServiceProvider services, CancellationToken cancel = default, TextWriter? output = null)
     {
-        var root = Build(reporter);
-        var parsed = root.Parse(args);
+        var errors = services.GetRequiredService<CliErrors>();
+        var parsed = Build(services).Parse(args);
+        if (parsed.Action is ParseErrorAction && args.Length > 0)
+        {
+            return errors.ReportUsage(parsed); // a bare 'xmod-hub' still gets the whole help page
+        }
+        var action = parsed.Action as CliAction;
+        var config = new InvocationConfiguration
+        {
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = action?.StopGrace ?? CliAction.DefaultStopGrace,
+        };
+        if (output is not null)
+        {
+            config.Output = output;
+        }
         try
         {
-            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            var code = await parsed.InvokeAsync(config, cancel);
+            if (action?.Running is { IsCompleted: false })
+            {
+                // Ctrl-C or SIGTERM, and the command did not stop within its grace period.
+                errors.ReportCancelled(null);
+            }
+            return code;
         }
         catch (Exception e)
         {
-            var userError = e as XModException ?? e.InnerException as XModException;
-            reporter.Error(userError?.Message ?? $"{e.GetType().Name}: {e.Message}");
-            if (parsed.GetValue(Verbose))
-            {
-                reporter.Info(e.ToString());
-            }
-            else if (userError is null)
-            {
-                reporter.Info("(this is a bug in xmod-hub; run again with --verbose for the stack trace)");
-            }
-            return 1;
+            return errors.Report(e, parsed.GetValue(Verbose), cancel.IsCancellationRequested);
         }
     }
 }

@@ -16,7 +16,6 @@ using XMod.Training.AddLanguage;
 using XMod.Training.FineTuning;
 using XMod.Training.Loop;
 using XModHub.Cli;
-using XModHub.Cli.Commands.Packages;
 
 namespace XModHub.Cli.Workflows;
 
@@ -66,7 +65,7 @@ public sealed record Recipe
     }
 
     /// <summary>Builds what the build directory lacks, then publishes.</summary>
-    public async Task PublishAsync(string dir, PackageManager manager, IReporter reporter, string? source, CancellationToken cancel)
+    public async Task PublishAsync(string dir, PackageManager manager, IReporter reporter, string sourceCache, string? source, CancellationToken cancel)
     {
         var build = Path.Combine(dir, "build");
         var corpusDir = Path.Combine(build, "corpus");
@@ -77,7 +76,7 @@ public sealed record Recipe
             reporter.Info($"{Id}: building its corpus");
             CorpusBuilder.Build(languages, corpusDir, new CorpusOptions
             {
-                MaxTrainBytes = (long)(Corpus.MaxMb * 1_000_000), UseManPages = Corpus.ManPages, UseUdhr = Corpus.Udhr, SourceCache = XModPaths.SourceCache,
+                MaxTrainBytes = (long)(Corpus.MaxMb * 1_000_000), UseManPages = Corpus.ManPages, UseUdhr = Corpus.Udhr, SourceCache = sourceCache,
             }, reporter.Info);
         }
         var corpus = XMod.Training.Corpora.Corpus.Open(corpusDir);
@@ -94,7 +93,7 @@ public sealed record Recipe
                         Preset = Preset, Languages = languages.Select(l => l.Code).ToList(), Steps = Steps, BatchSize = Batch, SequenceLength = Seq,
                         PeakLearningRate = Lr, VocabSize = Vocab ?? 16000, BFloat16 = BFloat16, Seed = Seed,
                     }, reporter.Info);
-                trainer.Run(cancel, p => reporter.Info($"  step {p.Step}/{p.TotalSteps} loss {p.Loss:F3} ETA {Commands.Pretrain.PretrainDefinition.Duration(p.Remaining)}"));
+                trainer.Run(cancel, p => reporter.Info($"  step {p.Step}/{p.TotalSteps} loss {p.Loss:F3} ETA {Durations.Format(p.Remaining)}"));
             }
             await manager.PublishModelAsync(ModelDirectory.Resolve(run), Id, Version, source, cancel);
             return;

@@ -47,6 +47,12 @@ public sealed record ClientConfig
         }
     }
 
+    /// <summary>Adds a source, replacing one of the same name (and the XMOD_HUB one, which is never saved).</summary>
+    public ClientConfig WithSource(FeedSource source) =>
+        this with { Sources = [.. Sources.Where(s => s.Name != source.Name && s.Name != "XMOD_HUB"), source] };
+
+    public ClientConfig WithoutSource(string name) => this with { Sources = Sources.Where(s => s.Name != name).ToList() };
+
     public IReadOnlyList<FeedSource> RequireSources() =>
         Sources.Count > 0 ? Sources : throw new XModException("no hub is configured: run 'xmod-hub source add NAME URL' (or set XMOD_HUB)");
 }

@@ -166,6 +166,31 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
         return hits.DistinctBy(h => h.Id.ToLowerInvariant()).ToList();
     }
 
+    /// <summary>lang-de -> {trunk}.lang-de for the trunk given or installed; a trunk id stays as it is.</summary>
+    public string QualifiedId(string id, string? trunk) => IsModuleId(id) ? PackageIds.Qualified(ResolveTrunk(trunk), id) : id;
+
+    /// <summary>Removes an installed package (lang-de, lang-de@1.0.0 or a trunk id); returns its full id.</summary>
+    public string Uninstall(string spec, string? trunk)
+    {
+        var (id, version) = ParseSpec(spec);
+        var full = QualifiedId(id, trunk);
+        return cache.Uninstall(full, version?.ToNormalizedString()) ? full : throw new XModException($"{full} is not installed");
+    }
+
+    /// <summary>The versions of a package on every configured source, and what of it is installed.</summary>
+    public async Task<PackageInfo> InfoAsync(string spec, string? trunk, CancellationToken cancel)
+    {
+        var full = QualifiedId(ParseSpec(spec).Id, trunk);
+        var onSources = new List<SourceVersions>();
+        foreach (var source in config.RequireSources())
+        {
+            onSources.Add(new SourceVersions(source.Name, await new FeedClient(http, source).VersionsAsync(full, cancel)));
+        }
+        var installed = cache.Installed().Where(x => string.Equals(x.Id, full, StringComparison.OrdinalIgnoreCase))
+            .Select(i => new InstalledVersion(i, PackageManifest.Load(cache.SnapshotDir(i.Id, i.Version)))).ToList();
+        return new PackageInfo(full, onSources, installed);
+    }
+
     /// <summary>A model as a trunk package plus one language package per pre-trained language, trunk first.</summary>
     public async Task PublishModelAsync(string modelDir, string trunkId, string version, string? source, CancellationToken cancel)
     {

@@ -1,20 +1,5 @@
-using XModHub.Cli.Workflows;
-using XMod.Training.Corpora;
-using XMod.Runtime.Tasks;
-using XModHub.Client.Packages;
-using XModHub.Client;
 using System.CommandLine;
-using XMod;
-using XMod.Packaging.Languages;
-using XMod.Runtime.Model;
-using XMod.Runtime.Scoring;
-using XMod.Training.Pretraining;
 using XMod.Training.AddLanguage;
-using XMod.Training.FineTuning;
-using XMod.Training.Loop;
-using XModHub.Cli;
-using XModHub.Cli.Commands.Pretrain;
-using CorpusFiles = XMod.Training.Corpora.Corpus;
 
 namespace XModHub.Cli.Commands.AddLanguage;
 
@@ -36,56 +21,30 @@ public static class AddLanguageDefinition
     public static readonly Option<string> Version = new("--version") { Description = "Package version (SemVer)", DefaultValueFactory = _ => "1.0.0" };
     public static readonly Option<string?> TrunkId = new("--trunk-id") { Description = "The id the trunk is published under (default: its package id, or the run's name)" };
 
-    public static Command Create(IReporter reporter)
+    public static Command Create(IServiceProvider services)
     {
-        var command = new Command("add-language", "Add a language to a frozen trunk: its vocabulary, embeddings and modules, trained with MLM");
-        command.Arguments.Add(Id);
-        foreach (var o in new Option[] { CorpusOption, Trunk, Out, Vocab, ReuseVocab, Steps, Batch, Seq, Lr, Seed, BFloat16, Version, TrunkId })
+        var command = new Command("add-language", "Add a language to a frozen trunk: its vocabulary, embeddings and modules, trained with MLM")
         {
-            command.Options.Add(o);
-        }
-        command.SetAction((p, cancel) =>
-        {
-            var id = p.GetValue(Id)!;
-            var language = LanguageCatalog.Find(id)?.Code ?? (id.StartsWith("lang-", StringComparison.Ordinal) ? id[5..] : id);
-            var (lines, source) = ReadCorpus(p.GetValue(CorpusOption)!, language);
-            var outDir = p.GetValue(Out) ?? Path.Combine("modules", id.StartsWith("lang-", StringComparison.Ordinal) ? id : "lang-" + id);
-            using var onCancel = cancel.Register(() => reporter.Warn("stopping; nothing will be written"));
-            {
-                var result = LanguageExtender.Run(ModelDirectory.Resolve(p.GetValue(Trunk)!), lines, source, outDir, new AddLanguageOptions
-                {
-                    Language = language,
-                    VocabSize = p.GetValue(Vocab),
-                    ReuseVocabulary = p.GetValue(ReuseVocab),
-                    Steps = p.GetValue(Steps),
-                    BatchSize = p.GetValue(Batch),
-                    SequenceLength = p.GetValue(Seq),
-                    LearningRate = p.GetValue(Lr),
-                    Seed = p.GetValue(Seed),
-                    BFloat16 = p.GetValue(BFloat16),
-                    Version = p.GetValue(Version)!,
-                    TrunkId = p.GetValue(TrunkId),
-                }, reporter.Info, pr => reporter.Info(
-                    $"step {pr.Step,6}/{pr.TotalSteps}  loss {pr.Loss,7:F4}  {pr.TokensPerSecond / 1000,6:F1}k tok/s  elapsed {PretrainDefinition.Duration(pr.Elapsed)}  ETA {PretrainDefinition.Duration(pr.Remaining)}"), cancel);
-                reporter.Success($"added {result.Language}: {result.TrainableParameters:N0} parameters trained ({100.0 * result.TrainableParameters / result.TotalParameters:F1}% of the model), held-out perplexity {result.HeldOutPerplexity:F2}, written to {result.Directory}");
-                return Task.FromResult(0);
-            }
-        });
+            Id, CorpusOption, Trunk, Out, Vocab, ReuseVocab, Steps, Batch, Seq, Lr, Seed, BFloat16, Version, TrunkId,
+        };
+        command.Action = CliAction.For<AddLanguageCommand>(services, (c, p, cancel) =>
+            c.Run(p.GetValue(Id)!, p.GetValue(CorpusOption)!, p.GetValue(Trunk)!, p.GetValue(Out), Options(p), cancel), CliAction.SavingStopGrace);
         return command;
     }
 
-    /// <summary>A text file, or a corpus directory's paragraphs (train and held-out) of the language.</summary>
-    internal static (IReadOnlyList<string> Lines, string Source) ReadCorpus(string path, string language)
+    /// <summary>The training options; Language is filled in by the command from the id.</summary>
+    private static AddLanguageOptions Options(ParseResult p) => new()
     {
-        if (Directory.Exists(path))
-        {
-            var corpus = CorpusFiles.Open(path);
-            return ([.. corpus.Train(language), .. corpus.HeldOut(language)], $"{path} ({language})");
-        }
-        if (!File.Exists(path))
-        {
-            throw new XModException($"--corpus {path} does not exist");
-        }
-        return (File.ReadAllLines(path), Path.GetFileName(path));
-    }
+        Language = "",
+        VocabSize = p.GetValue(Vocab),
+        ReuseVocabulary = p.GetValue(ReuseVocab),
+        Steps = p.GetValue(Steps),
+        BatchSize = p.GetValue(Batch),
+        SequenceLength = p.GetValue(Seq),
+        LearningRate = p.GetValue(Lr),
+        Seed = p.GetValue(Seed),
+        BFloat16 = p.GetValue(BFloat16),
+        Version = p.GetValue(Version)!,
+        TrunkId = p.GetValue(TrunkId),
+    };
 }

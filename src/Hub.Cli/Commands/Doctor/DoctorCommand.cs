@@ -1,12 +1,6 @@
-using XModHub.Cli.Workflows;
-using XMod.Training.Corpora;
-using XMod.Runtime.Model;
-using XMod.Runtime.Tasks;
-using XModHub.Client.Packages;
-using XModHub.Client;
 using System.Text.Json;
 using XMod.Tensors.Diagnostics;
-using XModHub.Cli;
+using XModHub.Client;
 
 namespace XModHub.Cli.Commands.Doctor;
 

@@ -1,9 +1,3 @@
-using XModHub.Cli.Workflows;
-using XMod.Training.Corpora;
-using XMod.Runtime.Model;
-using XMod.Runtime.Tasks;
-using XModHub.Client.Packages;
-using XModHub.Client;
 using System.CommandLine;
 
 namespace XModHub.Cli.Commands.Doctor;
@@ -13,11 +7,10 @@ public static class DoctorDefinition
 {
     public static readonly Option<bool> Json = new("--json") { Description = "Print the report as JSON" };
 
-    public static Command Create(IReporter reporter)
+    public static Command Create(IServiceProvider services)
     {
-        var command = new Command("doctor", "Check libtorch, BLAS, threads, SentencePiece and the native library");
-        command.Options.Add(Json);
-        command.SetAction(parse => new DoctorCommand(reporter).Run(parse.GetValue(Json)));
+        var command = new Command("doctor", "Check libtorch, BLAS, threads, SentencePiece and the native library") { Json };
+        command.Action = CliAction.For<DoctorCommand>(services, (c, p, _) => c.Run(p.GetValue(Json)));
         return command;
     }
 }

@@ -1,16 +1,5 @@
-using XModHub.Cli.Workflows;
-using XMod.Training.Corpora;
-using XMod.Runtime.Model;
-using XMod.Runtime.Tasks;
-using XModHub.Client.Packages;
-using XModHub.Client;
 using System.CommandLine;
-using System.Globalization;
-using XMod.Runtime.Scoring;
 using XMod.Training.Pretraining;
-using XMod.Training.AddLanguage;
-using XMod.Training.FineTuning;
-using XMod.Training.Loop;
 
 namespace XModHub.Cli.Commands.Pretrain;
 
@@ -34,37 +23,33 @@ public static class PretrainDefinition
     public static readonly Option<int> LogEvery = new("--log-every") { Description = "Progress interval in steps", DefaultValueFactory = _ => 10 };
     public static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its newest checkpoint" };
 
-    public static Command Create(IReporter reporter)
+    public static Command Create(IServiceProvider services)
     {
-        var command = new Command("pretrain", "Pre-train a trunk and its language modules with masked language modelling");
-        foreach (var o in new Option[] { Corpus, Out, Preset, Langs, Shared, Steps, Batch, Seq, Lr, Warmup, Vocab, Seed, BFloat16, SaveEvery, LogEvery, Resume })
+        var command = new Command("pretrain", "Pre-train a trunk and its language modules with masked language modelling")
         {
-            command.Options.Add(o);
-        }
-        command.SetAction((p, cancel) => Task.FromResult(new PretrainCommand(reporter).Run(p.GetValue(Corpus)!, p.GetValue(Out)!, p.GetValue(Resume), new PretrainOptions
-        {
-            Preset = p.GetValue(Preset)!,
-            Languages = Split(p.GetValue(Langs)),
-            Shared = p.GetValue(Shared),
-            Steps = p.GetValue(Steps),
-            BatchSize = p.GetValue(Batch),
-            SequenceLength = p.GetValue(Seq),
-            PeakLearningRate = p.GetValue(Lr),
-            WarmupSteps = p.GetValue(Warmup),
-            VocabSize = p.GetValue(Vocab),
-            Seed = p.GetValue(Seed),
-            BFloat16 = p.GetValue(BFloat16),
-            SaveEvery = p.GetValue(SaveEvery),
-            LogEvery = p.GetValue(LogEvery),
-        }, Given(p, Steps), Given(p, LogEvery), Given(p, SaveEvery), cancel)));
+            Corpus, Out, Preset, Langs, Shared, Steps, Batch, Seq, Lr, Warmup, Vocab, Seed, BFloat16, SaveEvery, LogEvery, Resume,
+        };
+        command.Action = CliAction.For<PretrainCommand>(services, (c, p, cancel) => c.Run(p.GetValue(Corpus)!, p.GetValue(Out)!, p.GetValue(Resume), Options(p),
+            Given(p, Steps), Given(p, LogEvery), Given(p, SaveEvery), cancel), CliAction.SavingStopGrace);
         return command;
     }
 
+    private static PretrainOptions Options(ParseResult p) => new()
+    {
+        Preset = p.GetValue(Preset)!,
+        Languages = CommaList.Split(p.GetValue(Langs)),
+        Shared = p.GetValue(Shared),
+        Steps = p.GetValue(Steps),
+        BatchSize = p.GetValue(Batch),
+        SequenceLength = p.GetValue(Seq),
+        PeakLearningRate = p.GetValue(Lr),
+        WarmupSteps = p.GetValue(Warmup),
+        VocabSize = p.GetValue(Vocab),
+        Seed = p.GetValue(Seed),
+        BFloat16 = p.GetValue(BFloat16),
+        SaveEvery = p.GetValue(SaveEvery),
+        LogEvery = p.GetValue(LogEvery),
+    };
+
     private static int? Given(ParseResult p, Option<int> option) => p.GetResult(option) is { Implicit: false } ? p.GetValue(option) : null;
-
-    internal static IReadOnlyList<string> Split(string? list) =>
-        string.IsNullOrWhiteSpace(list) ? [] : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-    internal static string Duration(TimeSpan t) =>
-        t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
 }

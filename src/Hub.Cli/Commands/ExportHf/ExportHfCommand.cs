@@ -1,0 +1,15 @@
+using XMod.Runtime.Model;
+using XModHub.Client;
+
+namespace XModHub.Cli.Commands.ExportHf;
+
+public sealed class ExportHfCommand(IReporter reporter)
+{
+    public int Run(string model, string outDir)
+    {
+        using var loaded = LoadedModel.Open(model);
+        HuggingFaceFormat.Export(loaded.Model, loaded.Tokenizer, outDir);
+        reporter.Success($"exported {loaded.Directory} to {outDir}");
+        return 0;
+    }
+}

@@ -1,0 +1,17 @@
+using System.CommandLine;
+
+namespace XModHub.Cli.Commands.ExportHf;
+
+/// <summary>`xmod-hub export-hf --model M --out DIR`.</summary>
+public static class ExportHfDefinition
+{
+    public static readonly Option<string> Model = new("--model") { Description = "Model directory or training run", Required = true };
+    public static readonly Option<string> Out = new("--out") { Description = "Output directory", Required = true };
+
+    public static Command Create(IServiceProvider services)
+    {
+        var command = new Command("export-hf", "Export a model as a Hugging Face X-MOD folder (XmodForMaskedLM names)") { Model, Out };
+        command.Action = CliAction.For<ExportHfCommand>(services, (c, p, _) => c.Run(p.GetValue(Model)!, p.GetValue(Out)!));
+        return command;
+    }
+}

@@ -1,0 +1,39 @@
+using XMod;
+using XMod.Runtime.Model;
+using XMod.Runtime.Tasks;
+using XModHub.Client;
+
+namespace XModHub.Cli.Commands.Predict;
+
+public sealed class PredictCommand(IReporter reporter)
+{
+    public int Run(string taskDir, string trunk, IReadOnlyList<string> modules, string lang, string? text, string? file)
+    {
+        IReadOnlyList<string> inputs = text is not null ? [text] : file is not null ? File.ReadAllLines(file) : throw new XModException("give --text or --file");
+        using var model = TaskModel.Open(taskDir, trunk, modules);
+        switch (model.Info.Kind)
+        {
+            case TaskKind.SequenceClassification:
+                foreach (var (input, (label, prob)) in inputs.Zip(model.Classify(inputs, lang)))
+                {
+                    reporter.Info($"{model.Labels[label]}\t{prob:F3}\t{input}");
+                }
+                break;
+            case TaskKind.TokenClassification:
+                var sentences = inputs.Select(TaskInputs.Words).ToList();
+                foreach (var (words, tags) in sentences.Zip(model.Tag(sentences, lang)))
+                {
+                    reporter.Info(string.Join(' ', words.Zip(tags).Select(x => $"{x.First}/{model.Labels[x.Second]}")));
+                }
+                break;
+            default:
+                var items = inputs.Select(TaskInputs.Question).ToList();
+                foreach (var ((q, _), span) in items.Zip(model.Answer(items, lang)))
+                {
+                    reporter.Info($"{q}\tanswer tokens {span.Start}..{span.End}");
+                }
+                break;
+        }
+        return 0;
+    }
+}
