@@ -108,7 +108,7 @@ public sealed class TorchCheckpointTests : IDisposable
             ([0x80, 0x02, 0x68, 0x05, 0x2e], "memo entry 5 is read before it is written"),
             ([0x80, 0x02, 0x58, 0xff, 0xff, 0xff, 0x7f], "exceeds the"),
             ([0x80, 0x02, 0x7d, 0x30], "pickle ends before its STOP opcode"),
-            ([0x80, 0x02, 0x63, .. "collections\nOrderedDict\n"u8, 0x29, 0x52, 0x2e], "not a torch zip checkpoint nor torch's legacy format"),
+            ([0x80, 0x02, 0x63, .. "collections\nOrderedDict\n"u8, 0x29, 0x52, 0x2e], "neither a torch zip checkpoint nor torch's legacy format"),
             ([0x80, 0x02, 0x4e, 0x29, 0x52, 0x2e], "pickle calls a None"),
             ([0x80, 0x02, 0x7d, 0x4e, 0x2e], "values left on its stack"),
             ([0x80, 0x02, 0x82, 0x01, 0x2e], "opcode 0x82"),
@@ -183,6 +183,18 @@ public sealed class TorchCheckpointTests : IDisposable
 public sealed class TorchTheoryAttribute : TheoryAttribute
 {
     public TorchTheoryAttribute()
+    {
+        if (!Python.HasTorch.Value)
+        {
+            Skip = "python3-torch is not installed (scripts/install-deps installs it)";
+        }
+    }
+}
+
+/// <summary>A fact that needs Debian's python3-torch: skipped, saying so, where it is missing.</summary>
+public sealed class TorchFactAttribute : FactAttribute
+{
+    public TorchFactAttribute()
     {
         if (!Python.HasTorch.Value)
         {

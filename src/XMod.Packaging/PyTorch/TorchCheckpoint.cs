@@ -333,12 +333,26 @@ internal sealed class StateDictResolver(string path, bool tolerant, bool legacy)
     private PackagingException Refuse(PyGlobal g) =>
         new($"refusing {path}: it calls {g}, which a state dict never does (pickles can run code; this reader runs none and accepts only torch's tensor and storage globals)");
 
+    /// <summary>
+    /// Where the non-weight entries of a fairseq checkpoint come from (its args, its omegaconf cfg,
+    /// optimizer history, numpy scalars). They are never called either; the list only turns a
+    /// file that names os.system or eval into a refusal instead of a silent skip.
+    /// </summary>
+    private static readonly string[] s_metadataModules = ["argparse", "omegaconf", "typing", "collections", "numpy", "enum", "fairseq", "_codecs", "copyreg", "copy_reg", "pathlib", "torch", "datetime", "decimal"];
+
+    private static readonly HashSet<string> s_plainBuiltins = new(StringComparer.Ordinal)
+    {
+        "set", "frozenset", "slice", "dict", "list", "tuple", "object", "bytearray", "complex", "float", "int", "str", "bool", "range",
+    };
+
     public object? Global(PyGlobal g)
     {
         var known = g is ("collections", "OrderedDict")
             || (g.Module == "torch._utils" && g.Name is "_rebuild_tensor_v2" or "_rebuild_parameter" or "_rebuild_parameter_with_state")
             || (g.Module == "torch" && s_storageTypes.ContainsKey(g.Name));
-        return known || tolerant ? g : throw Refuse(g);
+        var metadata = tolerant && (s_metadataModules.Any(m => g.Module == m || g.Module.StartsWith(m + ".", StringComparison.Ordinal))
+            || (g.Module is "builtins" or "__builtin__" && s_plainBuiltins.Contains(g.Name))); // protocol 2 spells builtins __builtin__
+        return known || metadata ? g : throw Refuse(g);
     }
 
     public object? Call(PyGlobal callee, PyTuple args)

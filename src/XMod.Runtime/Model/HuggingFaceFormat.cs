@@ -18,10 +18,14 @@ public static class HuggingFaceFormat
     public const string WeightsFile = "model.safetensors";
     public const string XlmRTokenizerFile = "sentencepiece.bpe.model";
 
-    /// <summary>Imports <paramref name="hfDir"/> into a model directory (see <see cref="ModelStore"/>).</summary>
+    /// <summary>
+    /// Imports <paramref name="hfDir"/> into a model directory (see <see cref="ModelStore"/>): a Hugging
+    /// Face folder, or fairseq's release (model.pt, dict.txt, sentencepiece.bpe.model; no config.json).
+    /// </summary>
     public static (XModConfig Config, bool HasTokenizer) Import(string hfDir, string outDir)
     {
-        using var model = Read(hfDir, out var tokenizer);
+        XModTokenizer? tokenizer;
+        using var model = FairseqFormat.IsFairseqFolder(hfDir) ? FairseqFormat.Read(hfDir, out tokenizer) : Read(hfDir, out tokenizer);
         using (tokenizer)
         {
             ModelStore.Save(model, tokenizer, outDir);
