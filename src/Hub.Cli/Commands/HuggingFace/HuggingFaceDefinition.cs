@@ -12,7 +12,7 @@ namespace XModHub.Cli.Commands.HuggingFace;
 /// <summary>`xmod-hub import-hf DIR --out OUT` and `xmod-hub export-hf --model M --out DIR`.</summary>
 public static class HuggingFaceDefinition
 {
-    public static readonly Argument<string> Source = new("dir") { Description = "A Hugging Face X-MOD folder: config.json, model.safetensors, sentencepiece.bpe.model" };
+    public static readonly Argument<string> Source = new("dir") { Description = "A Hugging Face X-MOD folder (config.json; model.safetensors or pytorch_model.bin, sharded or not; sentencepiece.bpe.model or tokenizer.json) or fairseq's release (model.pt, dict.txt, sentencepiece.bpe.model)" };
     public static readonly Option<string> Out = new("--out") { Description = "Output directory", Required = true };
     public static readonly Option<string> Model = new("--model") { Description = "Model directory or training run", Required = true };
 
@@ -32,7 +32,7 @@ public static class HuggingFaceDefinition
 
     public static Command CreateExport(IReporter reporter)
     {
-        var command = new Command("export-hf", "Export a model as a Hugging Face X-MOD folder (XmodForMaskedLM names)");
+        var command = new Command("export-hf", "Export a model as a Hugging Face X-MOD folder that transformers loads (XmodForMaskedLM, XLMRobertaTokenizer)");
         command.Options.Add(Model);
         command.Options.Add(Out);
         command.SetAction(p =>
