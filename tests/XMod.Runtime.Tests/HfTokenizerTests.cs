@@ -198,6 +198,11 @@ public sealed class HfTokenizerTests : IDisposable
         var truncated = blob[..^1];
         Check(j => j["normalizer"]!["normalizers"]![0]!["precompiled_charsmap"] = Convert.ToBase64String(truncated), "precompiled charsmap does not end its replacement strings with NUL");
         Check(j => j["normalizer"]!["normalizers"]![0]!["precompiled_charsmap"] = "!!", "precompiled_charsmap is not base64");
+        Check(j => j["pre_tokenizer"]!["add_prefix_space"] = "yes", "Metaspace add_prefix_space is not a boolean");
+        Check(j => j["added_tokens"] = new JsonArray(5, "<x>"), "added token '' is not one of XLM-R's specials");
+        Check(j => j["model"]!["unk_id"] = 3.5, "unk_id is 3.5");
+        File.WriteAllText(Path.Combine(hf, HfTokenizerFiles.TokenizerJson), "[1, 2]");
+        Assert.Contains("no \"model\" object", Assert.ThrowsAny<XModException>(() => ReadTokenizer(hf, vocab).Dispose()).Message);
         File.WriteAllText(Path.Combine(hf, HfTokenizerFiles.TokenizerJson), "{");
         Assert.Contains("not valid JSON", Assert.ThrowsAny<XModException>(() => ReadTokenizer(hf, vocab).Dispose()).Message);
     }

@@ -210,7 +210,7 @@ public sealed class TorchCheckpoint : IDisposable
                 throw new PackagingException($"{path}: storage '{key}' is written but no tensor references it");
             }
             stream.Position = position;
-            if (stream.Read(count) != 8 || BinaryPrimitives.ReadInt64LittleEndian(count) != storage.Numel)
+            if (stream.ReadAtLeast(count, 8, throwOnEndOfStream: false) != 8 || BinaryPrimitives.ReadInt64LittleEndian(count) != storage.Numel)
             {
                 throw new PackagingException($"{path}: storage '{key}' does not hold the {storage.Numel} elements its tensors claim");
             }

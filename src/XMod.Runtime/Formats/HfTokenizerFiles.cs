@@ -37,7 +37,7 @@ public static class HfTokenizerFiles
             throw new XModException($"{path}: not valid JSON ({e.Message})");
         }
         XModException Bad(string what) => new($"{path}: {what}");
-        var model = root?["model"] as JsonObject ?? throw Bad("no \"model\" object");
+        var model = Get(root, "model") as JsonObject ?? throw Bad("no \"model\" object");
         var type = Str(model["type"]);
         if (type != "Unigram")
         {
@@ -73,13 +73,13 @@ public static class HfTokenizerFiles
         {
             throw Bad($"the last vocab entry is '{entries[^1].Piece}', XLM-R's layout ends with <mask>");
         }
-        if (model["unk_id"] is JsonNode unk && unk.GetValueKind() == JsonValueKind.Number && unk.GetValue<int>() != 3)
+        if (model["unk_id"] is JsonNode unk && !(unk is JsonValue u && u.TryGetValue<int>(out var unkId) && unkId == 3))
         {
-            throw Bad($"unk_id is {unk.GetValue<int>()}, XLM-R's layout has 3");
+            throw Bad($"unk_id is {unk.ToJsonString()}, XLM-R's layout has 3");
         }
-        foreach (var added in root!["added_tokens"] as JsonArray ?? [])
+        foreach (var added in Get(root, "added_tokens") as JsonArray ?? [])
         {
-            var content = Str(added?["content"]);
+            var content = Str(Get(added, "content"));
             if (content is not ("<s>" or "<pad>" or "</s>" or "<unk>" or "<mask>"))
             {
                 throw Bad($"added token '{content}' is not one of XLM-R's specials; such tokenizers are not supported");
@@ -108,9 +108,9 @@ public static class HfTokenizerFiles
 
         // Normalizer: the precompiled charsmap (NFKC as SentencePiece compiled it) and whether runs of
         // spaces collapse (the converter's Replace(" {2,}") stands for remove_extra_whitespaces).
-        var normalizers = Flatten(root["normalizer"]).ToList();
+        var normalizers = Flatten(Get(root, "normalizer")).ToList();
         var charsMap = normalizers.Where(n => Str(n["type"]) == "Precompiled").Select(n => Str(n["precompiled_charsmap"])).FirstOrDefault();
-        var collapse = normalizers.Any(n => Str(n["type"]) == "Replace" && Str(n["pattern"]?["Regex"]) == " {2,}");
+        var collapse = normalizers.Any(n => Str(n["type"]) == "Replace" && Str(Get(n["pattern"], "Regex")) == " {2,}");
         byte[] blob = [];
         if (!string.IsNullOrEmpty(charsMap))
         {
@@ -125,13 +125,15 @@ public static class HfTokenizerFiles
             ValidateCharsMap(blob, path);
         }
         var addPrefix = true;
-        foreach (var pre in Flatten(root["pre_tokenizer"]).Where(p => Str(p["type"]) == "Metaspace"))
+        foreach (var pre in Flatten(Get(root, "pre_tokenizer")).Where(p => Str(p["type"]) == "Metaspace"))
         {
             if (Str(pre["replacement"]) is { } r && r != "\u2581")
             {
                 throw Bad($"Metaspace replacement '{r}' is not SentencePiece's \u2581");
             }
-            addPrefix = pre["add_prefix_space"] is JsonValue aps ? aps.GetValue<bool>() : Str(pre["prepend_scheme"]) is null or "always" or "first";
+            addPrefix = pre["add_prefix_space"] is JsonValue aps
+                ? (aps.TryGetValue<bool>(out var b) ? b : throw Bad("Metaspace add_prefix_space is not a boolean"))
+                : Str(pre["prepend_scheme"]) is null or "always" or "first";
         }
         proto.SetNormalizer(SentencePieceProto.NameField, System.Text.Encoding.UTF8.GetBytes(blob.Length > 0 ? "nmt_nfkc" : "identity"));
         if (blob.Length > 0)
@@ -270,6 +272,9 @@ public static class HfTokenizerFiles
             yield return o;
         }
     }
+
+    /// <summary>A member of an object; null for anything else (a hostile file may put an array where an object belongs).</summary>
+    private static JsonNode? Get(JsonNode? n, string key) => n is JsonObject o ? o[key] : null;
 
     private static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 }

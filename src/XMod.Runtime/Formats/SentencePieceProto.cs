@@ -55,7 +55,7 @@ public sealed class SentencePieceProto
                         switch (f)
                         {
                             case 1: piece = Encoding.UTF8.GetString(p); break;
-                            case 2: score = BinaryPrimitives.ReadSingleLittleEndian(p); break;
+                            case 2: score = p.Length == 4 ? BinaryPrimitives.ReadSingleLittleEndian(p) : throw new XModException("SentencePiece model: a piece's score is not a float"); break;
                             case 3: type = (PieceType)ReadVarint(p, out _); break;
                         }
                     }
