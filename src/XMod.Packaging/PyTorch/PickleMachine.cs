@@ -118,7 +118,9 @@ public sealed class PickleMachine
                 case 0x96: Push(ReadBytes(Length(BinaryPrimitives.ReadUInt64LittleEndian(ReadBytes(8))))); break; // BYTEARRAY8
 
                 // ---- containers
-                case 0x28: _marks.Add(_stack.Count); break; // MARK
+                case 0x28: // MARK
+                    _marks.Add(_marks.Count < MaxContainerItems ? _stack.Count : throw Bad($"more than {MaxContainerItems} open marks"));
+                    break;
                 case 0x29: Push(new PyTuple([])); break; // EMPTY_TUPLE
                 case 0x85: Push(new PyTuple([Pop()])); break; // TUPLE1
                 case 0x86: { var b = Pop(); var a = Pop(); Push(new PyTuple([a, b])); break; } // TUPLE2
