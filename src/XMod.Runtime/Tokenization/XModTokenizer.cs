@@ -70,6 +70,39 @@ public sealed class XModTokenizer : IDisposable
         return ids;
     }
 
+    /// <summary>
+    /// Token ids of a text that may spell special tokens, as XLMRobertaTokenizer reads it: "&lt;mask&gt;",
+    /// "&lt;s&gt;", "&lt;/s&gt;", "&lt;pad&gt;" and "&lt;unk&gt;" written in the text are those tokens
+    /// (&lt;mask&gt; also takes the spaces before it, HF's lstrip); each run of text between them goes
+    /// through SentencePiece on its own. Wrapped in &lt;s&gt; ... &lt;/s&gt;.
+    /// </summary>
+    public int[] EncodeWithSpecialTokens(string text)
+    {
+        (string Text, int Id)[] specials = [("<mask>", MaskId), ("<s>", Bos), ("</s>", Eos), ("<pad>", Pad), ("<unk>", Unk)];
+        var ids = new List<int> { Bos };
+        var at = 0;
+        while (at <= text.Length)
+        {
+            var next = specials.Select(s => (s.Text, s.Id, Index: text.IndexOf(s.Text, at, StringComparison.Ordinal)))
+                .Where(s => s.Index >= 0).OrderBy(s => s.Index).ThenByDescending(s => s.Text.Length).FirstOrDefault();
+            var end = next.Text is null ? text.Length : next.Index;
+            var chunk = text[at..end];
+            if (next.Id == MaskId && next.Text is not null)
+            {
+                chunk = chunk.TrimEnd();
+            }
+            ids.AddRange(EncodePieces(chunk));
+            if (next.Text is null)
+            {
+                break;
+            }
+            ids.Add(next.Id);
+            at = end + next.Text.Length;
+        }
+        ids.Add(Eos);
+        return [.. ids];
+    }
+
     /// <summary>Piece ids without &lt;s&gt; and &lt;/s&gt; (for building training streams).</summary>
     public int[] EncodePieces(string text)
     {

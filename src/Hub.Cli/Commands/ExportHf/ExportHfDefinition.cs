@@ -10,7 +10,7 @@ public static class ExportHfDefinition
 
     public static Command Create(IServiceProvider services)
     {
-        var command = new Command("export-hf", "Export a model as a Hugging Face X-MOD folder (XmodForMaskedLM names)") { Model, Out };
+        var command = new Command("export-hf", "Export a model as a Hugging Face X-MOD folder that transformers loads (XmodForMaskedLM, XLMRobertaTokenizer)") { Model, Out };
         command.Action = CliAction.For<ExportHfCommand>(services, (c, p, _) => c.Run(p.GetValue(Model)!, p.GetValue(Out)!));
         return command;
     }
