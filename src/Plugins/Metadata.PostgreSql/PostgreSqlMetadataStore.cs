@@ -128,6 +128,7 @@ public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
         var names = Columns.Split(", ");
         await ExecuteAsync(c, tx, $"INSERT INTO packages ({Columns}, version_key) VALUES ({string.Join(", ", names.Select(n => "@" + n))}, @version_key)", cancel,
             [.. Parameters(r), ("version_key", VersionKey.Of(r.Version))]);
+        await RefreshNewestAsync(c, tx, lowerId, cancel);
         if (owners.Count == 0)
         {
             await ExecuteAsync(c, tx, "INSERT INTO owners (lower_id, owner) VALUES (@id, @o)", cancel, ("id", lowerId), ("o", r.Publisher));
@@ -148,10 +149,26 @@ public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
 
     public async Task<bool> SetListedAsync(string id, string version, bool listed, CancellationToken cancel)
     {
+        var lowerId = id.ToLowerInvariant();
         await using var c = await _source.OpenConnectionAsync(cancel);
-        return await ExecuteAsync(c, null, "UPDATE packages SET listed = @l WHERE lower_id = @id AND lower_version = @v", cancel,
-            ("l", listed), ("id", id.ToLowerInvariant()), ("v", version.ToLowerInvariant())) > 0;
+        await using var tx = await c.BeginTransactionAsync(cancel);
+        await ExecuteAsync(c, tx, "SELECT pg_advisory_xact_lock(@ns, hashtext(@id))", cancel, ("ns", PushLockNamespace), ("id", lowerId));
+        var changed = await ExecuteAsync(c, tx, "UPDATE packages SET listed = @l WHERE lower_id = @id AND lower_version = @v", cancel,
+            ("l", listed), ("id", lowerId), ("v", version.ToLowerInvariant())) > 0;
+        await RefreshNewestAsync(c, tx, lowerId, cancel);
+        await tx.CommitAsync(cancel);
+        return changed;
     }
+
+    /// <summary>Marks the id's newest listed version, and newest listed release, after its versions changed (under the id's lock).</summary>
+    private static Task<int> RefreshNewestAsync(NpgsqlConnection c, NpgsqlTransaction tx, string lowerId, CancellationToken cancel) =>
+        ExecuteAsync(c, tx, """
+            UPDATE packages p SET newest = coalesce(p.lower_version = n.v, false), newest_release = coalesce(p.lower_version = n.r, false)
+            FROM (SELECT (SELECT lower_version FROM packages WHERE lower_id = @id AND listed ORDER BY version_key DESC LIMIT 1) AS v,
+                         (SELECT lower_version FROM packages WHERE lower_id = @id AND listed AND NOT prerelease ORDER BY version_key DESC LIMIT 1) AS r) n
+            WHERE p.lower_id = @id
+              AND (p.newest <> coalesce(p.lower_version = n.v, false) OR p.newest_release <> coalesce(p.lower_version = n.r, false))
+            """, cancel, ("id", lowerId));
 
     public async Task AddDownloadAsync(string id, string version, CancellationToken cancel)
     {
@@ -161,15 +178,16 @@ public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
     }
 
     /// <summary>
-    /// The newest listed matching version of each id, ranked as the SQLite plugin ranks (exact id or
-    /// last id segment, then exact language tag or English name, then id containing the text), then by
-    /// id. The database picks the newest versions and the page; only the page's rows are read whole.
+    /// The newest listed version of each id (or newest listed release), when it matches, ranked as the
+    /// SQLite plugin ranks (exact id or last id segment, then exact language tag or English name, then
+    /// id containing the text), then by id. The newest versions are marked at write time, so a search is
+    /// an index scan of one row per id and a top-N sort, whatever the number of versions.
     /// </summary>
     public async Task<(int Total, IReadOnlyList<PackageRecord> Page)> SearchAsync(SearchQuery q, CancellationToken cancel)
     {
-        var where = new List<string> { "listed" };
-        var args = new List<(string, object?)> { ("skip", Math.Max(0, q.Skip)), ("take", Math.Max(0, q.Take)) };
-        var relevance = "0";
+        var where = new List<string> { q.IncludePrerelease ? "newest" : "newest_release" };
+        var args = new List<(string, object?)>();
+        var relevance = "";
         if (!string.IsNullOrWhiteSpace(q.Text))
         {
             var text = q.Text.Trim().ToLowerInvariant();
@@ -179,7 +197,7 @@ public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
             relevance = """
                 CASE WHEN lower_id = @t OR right(lower_id, length(@t) + 1) = '.' || @t THEN 3
                      WHEN lower(bcp47) = @t OR lower(english_name) = @t THEN 2
-                     WHEN strpos(lower_id, @t) > 0 THEN 1 ELSE 0 END
+                     WHEN strpos(lower_id, @t) > 0 THEN 1 ELSE 0 END DESC,
                 """;
         }
         if (q.Kind is { } kind)
@@ -202,40 +220,23 @@ public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
             where.Add("family ILIKE @family");
             args.Add(("family", "%" + EscapeLike(q.Family) + "%"));
         }
-        if (!q.IncludePrerelease)
-        {
-            where.Add("NOT prerelease");
-        }
-        var sql = $"""
-            WITH newest AS (
-              SELECT DISTINCT ON (lower_id) lower_id, lower_version, {relevance} AS rank
-              FROM packages WHERE {string.Join(" AND ", where)}
-              ORDER BY lower_id, version_key DESC),
-            page AS (
-              SELECT lower_id, lower_version, rank, count(*) OVER () AS total FROM newest
-              ORDER BY rank DESC, lower_id COLLATE "C" OFFSET @skip LIMIT @take)
-            SELECT {string.Join(", ", Columns.Split(", ").Select(x => "p." + x))}, page.total
-            FROM page JOIN packages p USING (lower_id, lower_version)
-            ORDER BY page.rank DESC, page.lower_id COLLATE "C"
-            """;
+        var filter = string.Join(" AND ", where);
         await using var c = await _source.OpenConnectionAsync(cancel);
-        await using var cmd = Command(c, null, sql, [.. args]);
-        await using var reader = await cmd.ExecuteReaderAsync(cancel);
         var page = new List<PackageRecord>();
-        long total = 0;
-        while (await reader.ReadAsync(cancel))
+        await using (var cmd = Command(c, null, $"""
+            SELECT {Columns} FROM packages WHERE {filter}
+            ORDER BY {relevance} lower_id COLLATE "C" OFFSET @skip LIMIT @take
+            """, [.. args, ("skip", Math.Max(0, q.Skip)), ("take", Math.Max(0, q.Take))]))
+        await using (var reader = await cmd.ExecuteReaderAsync(cancel))
         {
-            page.Add(Read(reader));
-            total = reader.GetInt64(29);
+            while (await reader.ReadAsync(cancel))
+            {
+                page.Add(Read(reader));
+            }
         }
-        await reader.CloseAsync();
-        if (page.Count == 0 && q.Skip > 0)
-        {
-            // Past the last page the window has no row to carry the total: count separately.
-            await using var count = Command(c, null, $"SELECT count(DISTINCT lower_id) FROM packages WHERE {string.Join(" AND ", where)}", [.. args]);
-            total = Convert.ToInt64(await count.ExecuteScalarAsync(cancel), System.Globalization.CultureInfo.InvariantCulture);
-        }
-        return ((int)total, page);
+        await using var count = Command(c, null, $"SELECT count(*) FROM packages WHERE {filter}", [.. args]);
+        var total = Convert.ToInt32(await count.ExecuteScalarAsync(cancel), System.Globalization.CultureInfo.InvariantCulture);
+        return (total, page);
     }
 
     private static string EscapeLike(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");

@@ -56,7 +56,7 @@ public sealed partial class AzureBlobStorage : IRangedBlobStorage, IBlobListing,
     private static partial Regex ContainerName();
 
     // The hub's blob paths are ids and versions: letters, digits, '.', '-', '_' in '/'-separated segments.
-    [GeneratedRegex(@"^[A-Za-z0-9_\-.+]+(?:/[A-Za-z0-9_\-.+]+)*$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_\-.+]+(?:/[A-Za-z0-9_\-.+]+)*\z")]
     private static partial Regex BlobPath();
 
     private static string Check(string path)
