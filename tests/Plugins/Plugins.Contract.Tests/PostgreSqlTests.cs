@@ -122,7 +122,7 @@ public sealed class PostgreSqlTests(PostgresFixture postgres, ITestOutputHelper 
             cmd.Parameters.AddWithValue("k2", VersionKey.Of("1.1.0"));
             var sw = Stopwatch.StartNew();
             await cmd.ExecuteNonQueryAsync();
-            await using var analyze = new NpgsqlCommand("ANALYZE packages", c);
+            await using var analyze = new NpgsqlCommand("VACUUM ANALYZE packages", c);
             await analyze.ExecuteNonQueryAsync();
             output.WriteLine($"inserted 200,000 rows (100,000 ids) in {sw.ElapsedMilliseconds} ms");
         }
