@@ -1,6 +1,8 @@
 using XMod.Packaging.Nupkg;
 using XModHub.Core;
+using XModHub.Plugins.Metadata.PostgreSql;
 using XModHub.Plugins.Metadata.Sqlite;
+using XModHub.Plugins.Storage.AzureBlob;
 using XModHub.Plugins.Storage.FileSystem;
 
 namespace XModHub.Server;
@@ -17,11 +19,13 @@ public static class HubApp
     private static readonly Dictionary<string, Action<IServiceCollection, IConfiguration>> s_storage = new(StringComparer.OrdinalIgnoreCase)
     {
         ["FileSystem"] = (s, c) => s.AddFileSystemStorage(c),
+        ["AzureBlob"] = (s, c) => s.AddAzureBlobStorage(c),
     };
 
     private static readonly Dictionary<string, Action<IServiceCollection, IConfiguration>> s_databases = new(StringComparer.OrdinalIgnoreCase)
     {
         ["Sqlite"] = (s, c) => s.AddSqliteMetadata(c),
+        ["PostgreSql"] = (s, c) => s.AddPostgreSqlMetadata(c),
     };
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -33,7 +37,10 @@ public static class HubApp
         var dataDir = Path.GetFullPath(config["Hub:DataDir"] ?? "hub-data");
         Directory.CreateDirectory(dataDir);
         config["Storage:Path"] ??= Path.Combine(dataDir, "packages");
-        config["Database:ConnectionString"] ??= $"Data Source={Path.Combine(dataDir, "hub.db")}";
+        if (string.Equals(config["Database:Type"] ?? "Sqlite", "Sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            config["Database:ConnectionString"] ??= $"Data Source={Path.Combine(dataDir, "hub.db")}";
+        }
         Register(s_storage, config["Storage:Type"] ?? "FileSystem", "Storage:Type", builder.Services, config.GetSection("Storage"));
         Register(s_databases, config["Database:Type"] ?? "Sqlite", "Database:Type", builder.Services, config.GetSection("Database"));
         var limits = new PackageLimits
@@ -47,6 +54,9 @@ public static class HubApp
         builder.Services.AddSingleton(new HubOptions(dataDir));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxPackageBytes + (1 << 20));
         var app = builder.Build();
+        app.Logger.LogInformation("hub providers: storage {Storage} ({StorageAt}), metadata {Database} ({DatabaseAt})",
+            config["Storage:Type"] ?? "FileSystem", Describe(app.Services.GetRequiredService<IBlobStorage>(), config["Storage:Path"]),
+            config["Database:Type"] ?? "Sqlite", Describe(app.Services.GetRequiredService<IMetadataStore>(), config["Database:ConnectionString"]));
         app.Services.GetRequiredService<IMetadataStore>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
         HubRoutes.Map(app);
         return app;
@@ -77,6 +87,10 @@ public static class HubApp
             .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
         return new RunningHub(app, address);
     }
+
+    // What a provider says about itself (never a secret), else the setting that locates it.
+    private static string? Describe(object provider, string? fallback) =>
+        provider.ToString() is { } s && s != provider.GetType().ToString() ? s : fallback;
 
     private static void Register(Dictionary<string, Action<IServiceCollection, IConfiguration>> registry, string name, string key,
         IServiceCollection services, IConfiguration section)

@@ -116,8 +116,9 @@ public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IMetada
         var args = new List<(string, object)>();
         if (!string.IsNullOrWhiteSpace(q.Text))
         {
-            where.Add("(lower_id LIKE $t OR description LIKE $t OR tags LIKE $t OR english_name LIKE $t OR autonym LIKE $t OR bcp47 LIKE $t OR iso639_3 LIKE $t OR language_code LIKE $t)");
-            args.Add(("$t", "%" + q.Text.Trim().ToLowerInvariant().Replace("%", "").Replace("_", "\\_") + "%"));
+            // The text is literal: '%', '_' and '\' are escaped (ESCAPE '\'), not wildcards.
+            where.Add("(lower_id LIKE $t ESCAPE '\\' OR description LIKE $t ESCAPE '\\' OR tags LIKE $t ESCAPE '\\' OR english_name LIKE $t ESCAPE '\\' OR autonym LIKE $t ESCAPE '\\' OR bcp47 LIKE $t ESCAPE '\\' OR iso639_3 LIKE $t ESCAPE '\\' OR language_code LIKE $t ESCAPE '\\')");
+            args.Add(("$t", "%" + q.Text.Trim().ToLowerInvariant().Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%"));
         }
         if (q.Kind is { } kind)
         {

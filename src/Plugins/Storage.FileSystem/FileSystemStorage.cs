@@ -11,7 +11,7 @@ public sealed class FileSystemStorageOptions
 }
 
 /// <summary>Package files on the local file system; writes go to a temporary file and are renamed into place.</summary>
-public sealed class FileSystemStorage(FileSystemStorageOptions options) : IBlobStorage
+public sealed partial class FileSystemStorage(FileSystemStorageOptions options) : IBlobStorage
 {
     private readonly string _root = System.IO.Path.GetFullPath(options.Path);
 

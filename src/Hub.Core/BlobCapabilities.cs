@@ -1,0 +1,24 @@
+namespace XModHub.Core;
+
+/// <summary>
+/// Optional storage capability: a byte range of a blob read at the source, so a resumed or
+/// parallel download does not stream (and discard) the bytes before the range.
+/// </summary>
+public interface IRangedBlobStorage : IBlobStorage
+{
+    /// <summary>
+    /// Bytes [<paramref name="offset"/>, offset + <paramref name="length"/>) of the blob (to its end when
+    /// length is null); null when the blob does not exist, an empty stream when offset is at or past its end.
+    /// </summary>
+    Task<Stream?> GetRangeAsync(string path, long offset, long? length, CancellationToken cancel);
+}
+
+/// <summary>One stored blob as a listing sees it.</summary>
+public sealed record BlobEntry(string Path, long Size, DateTimeOffset LastModified);
+
+/// <summary>Optional storage capability: enumerate blobs (what an orphan sweeper compares with the index).</summary>
+public interface IBlobListing : IBlobStorage
+{
+    /// <summary>Every blob whose path starts with <paramref name="prefix"/> ("" for all), in ordinal path order, paged lazily.</summary>
+    IAsyncEnumerable<BlobEntry> ListAsync(string prefix, CancellationToken cancel);
+}

@@ -1,0 +1,212 @@
+using XMod.Packaging.Manifests;
+using XModHub.Core;
+
+namespace XModHub.Plugins.Tests.Contracts;
+
+/// <summary>
+/// What every metadata provider does (SQLite, PostgreSQL): a derived class supplies a fresh,
+/// initialised, empty store per test; the assertions here are the contract.
+/// </summary>
+public abstract class MetadataStoreContract
+{
+    protected abstract Task<IMetadataStore> CreateAsync();
+
+    private static readonly DateTimeOffset s_published = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
+
+    protected static PackageRecord Record(string id, string version, string publisher = "alice", PackageKind kind = PackageKind.Language,
+        string description = "", string? english = null, string? bcp47 = null, bool listed = true, string? script = null, string? family = null) => new()
+    {
+        Id = id,
+        Version = version,
+        Kind = kind,
+        Listed = listed,
+        IsPrerelease = version.Contains('-', StringComparison.Ordinal),
+        Published = s_published,
+        Description = description,
+        Authors = "tests",
+        Tags = "xmod",
+        ManifestJson = "{\"id\":\"" + id + "\"}",
+        Readme = "# " + id,
+        TrunkId = kind == PackageKind.Language ? "XMod.Trunk.Small" : null,
+        EnglishName = english,
+        Bcp47 = bcp47,
+        LanguageCode = bcp47,
+        Script = script,
+        Family = family,
+        Perplexity = 12.5,
+        Size = 1234,
+        Sha256 = new string('a', 64),
+        Publisher = publisher,
+    };
+
+    private static Task<AddResult> AddAsync(IMetadataStore store, PackageRecord r) => store.AddAsync(r, _ => Task.CompletedTask, default);
+
+    [Fact]
+    public async Task An_added_version_reads_back_field_for_field()
+    {
+        var store = await CreateAsync();
+        var r = Record("XMod.Lang.Yo", "1.0.0", english: "Yoruba", bcp47: "yo", script: "Latn", family: "Niger-Congo") with
+        {
+            ConfigJson = "{\"d\":1}", WeightsSha256 = new string('b', 64), TrunkSha256 = new string('c', 64), Autonym = "Èdè Yorùbá", Iso6393 = "yor",
+        };
+        Assert.Equal(AddResult.Added, await AddAsync(store, r));
+        var back = await store.GetAsync("xmod.lang.YO", "1.0.0", default);
+        Assert.Equal(r, back);
+        Assert.Null(await store.GetAsync("xmod.lang.yo", "2.0.0", default));
+    }
+
+    [Fact]
+    public async Task A_duplicate_version_is_refused_whatever_its_case_and_the_blob_is_not_stored_again()
+    {
+        var store = await CreateAsync();
+        await AddAsync(store, Record("A.B", "1.0.0-Beta"));
+        var stored = false;
+        Assert.Equal(AddResult.AlreadyExists, await store.AddAsync(Record("a.b", "1.0.0-beta"), _ => { stored = true; return Task.CompletedTask; }, default));
+        Assert.False(stored);
+    }
+
+    [Fact]
+    public async Task A_failing_blob_write_leaves_no_row()
+    {
+        var store = await CreateAsync();
+        await Assert.ThrowsAsync<IOException>(() => store.AddAsync(Record("f.g", "1.0.0"), _ => throw new IOException("disk full"), default));
+        Assert.Null(await store.GetAsync("f.g", "1.0.0", default));
+        Assert.Empty(await store.GetOwnersAsync("f.g", default));
+        Assert.Equal(AddResult.Added, await AddAsync(store, Record("f.g", "1.0.0")));
+    }
+
+    [Fact]
+    public async Task The_first_publisher_owns_the_id_and_others_are_forbidden_until_added_as_owners()
+    {
+        var store = await CreateAsync();
+        Assert.Equal(AddResult.Added, await AddAsync(store, Record("own.me", "1.0.0", "alice")));
+        Assert.Equal(["alice"], await store.GetOwnersAsync("OWN.ME", default));
+        Assert.Equal(AddResult.Forbidden, await AddAsync(store, Record("own.me", "2.0.0", "mallory")));
+        Assert.True(await store.AddOwnerAsync("own.me", "bob", default));
+        Assert.False(await store.AddOwnerAsync("own.me", "bob", default));
+        Assert.Equal(["alice", "bob"], await store.GetOwnersAsync("own.me", default));
+        Assert.Equal(AddResult.Added, await AddAsync(store, Record("own.me", "2.0.0", "bob")));
+    }
+
+    [Fact]
+    public async Task Concurrent_adds_of_one_version_add_it_once()
+    {
+        var store = await CreateAsync();
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Task.Run(() => AddAsync(store, Record("race.pkg", "1.0.0")))));
+        Assert.Equal(1, results.Count(r => r == AddResult.Added));
+        Assert.Equal(9, results.Count(r => r == AddResult.AlreadyExists));
+    }
+
+    [Fact]
+    public async Task Api_keys_are_found_by_hash_only()
+    {
+        var store = await CreateAsync();
+        var key = new ApiKeyRecord("hash-1", "alice", ["push", "unlist"], s_published, "laptop");
+        await store.AddApiKeyAsync(key, default);
+        var back = await store.FindApiKeyAsync("hash-1", default);
+        Assert.NotNull(back);
+        Assert.Equal(("alice", "laptop", s_published), (back.User, back.Name, back.Created));
+        Assert.Equal(["push", "unlist"], back.Scopes);
+        Assert.Null(await store.FindApiKeyAsync("hash-2", default));
+        Assert.Null(await store.FindApiKeyAsync("' OR 1=1 --", default));
+    }
+
+    [Fact]
+    public async Task Versions_are_in_version_order_and_unlisting_hides_them()
+    {
+        var store = await CreateAsync();
+        foreach (var v in new[] { "1.10.0", "1.2.0", "1.2.0-beta.2", "1.2.0-beta.10", "1.2.0-alpha" })
+        {
+            await AddAsync(store, Record("v.pkg", v));
+        }
+        Assert.Equal(["1.2.0-alpha", "1.2.0-beta.2", "1.2.0-beta.10", "1.2.0", "1.10.0"], (await store.GetVersionsAsync("V.PKG", false, default)).Select(r => r.Version));
+        Assert.True(await store.SetListedAsync("v.pkg", "1.10.0", false, default));
+        Assert.False(await store.SetListedAsync("v.pkg", "9.9.9", false, default));
+        Assert.Equal(4, (await store.GetVersionsAsync("v.pkg", false, default)).Count);
+        Assert.Equal(5, (await store.GetVersionsAsync("v.pkg", true, default)).Count);
+    }
+
+    [Fact]
+    public async Task Search_returns_the_newest_listed_version_of_each_match_ranked()
+    {
+        var store = await CreateAsync();
+        await AddAsync(store, Record("XMod.Lang.Yo", "1.0.0", english: "Yoruba", bcp47: "yo", script: "Latn", family: "Niger-Congo"));
+        await AddAsync(store, Record("XMod.Lang.Yo", "1.10.0", english: "Yoruba", bcp47: "yo", script: "Latn", family: "Niger-Congo"));
+        await AddAsync(store, Record("XMod.Lang.Yo", "2.0.0-rc.1", english: "Yoruba", bcp47: "yo", script: "Latn", family: "Niger-Congo"));
+        await AddAsync(store, Record("XMod.Lang.Yo", "1.9.0", english: "Yoruba", bcp47: "yo", script: "Latn", family: "Niger-Congo"));
+        await AddAsync(store, Record("Other.Yoruba.Tools", "1.0.0", description: "tools for yo text"));
+        await AddAsync(store, Record("XMod.Lang.De", "1.0.0", english: "German", bcp47: "de", script: "Latn", family: "Indo-European"));
+        await AddAsync(store, Record("XMod.Trunk.Small", "1.0.0", kind: PackageKind.Trunk, description: "the trunk"));
+        await AddAsync(store, Record("Hidden.Yo", "1.0.0", description: "yo", listed: false));
+
+        var (total, page) = await store.SearchAsync(new SearchQuery { Text = " YO " }, default);
+        Assert.Equal(2, total);
+        // Last id segment equals the text: ranked first; its newest version, pre-releases included by default.
+        Assert.Equal(["XMod.Lang.Yo", "Other.Yoruba.Tools"], page.Select(r => r.Id));
+        Assert.Equal("2.0.0-rc.1", page[0].Version);
+        Assert.Equal("1.10.0", (await store.SearchAsync(new SearchQuery { Text = "yo", IncludePrerelease = false }, default)).Page[0].Version);
+
+        Assert.Equal(["XMod.Lang.De"], (await store.SearchAsync(new SearchQuery { Text = "german" }, default)).Page.Select(r => r.Id));
+        Assert.Equal(["XMod.Trunk.Small"], (await store.SearchAsync(new SearchQuery { Kind = PackageKind.Trunk }, default)).Page.Select(r => r.Id));
+        Assert.Equal(2, (await store.SearchAsync(new SearchQuery { Script = "Latn" }, default)).Total);
+        Assert.Equal(["XMod.Lang.De"], (await store.SearchAsync(new SearchQuery { Family = "indo" }, default)).Page.Select(r => r.Id));
+        Assert.Equal(3, (await store.SearchAsync(new SearchQuery { Trunk = "xmod.trunk.SMALL" }, default)).Total);
+        // Nothing listed matches; the unlisted package is never found.
+        Assert.Equal(0, (await store.SearchAsync(new SearchQuery { Text = "hidden" }, default)).Total);
+    }
+
+    [Fact]
+    public async Task Search_pages_and_counts_every_match()
+    {
+        var store = await CreateAsync();
+        for (var i = 0; i < 25; i++)
+        {
+            await AddAsync(store, Record($"Page.P{i:D2}", "1.0.0"));
+            await AddAsync(store, Record($"Page.P{i:D2}", "1.1.0"));
+        }
+        var (total, first) = await store.SearchAsync(new SearchQuery { Text = "page", Take = 10 }, default);
+        Assert.Equal(25, total);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"Page.P{i:D2}"), first.Select(r => r.Id));
+        Assert.All(first, r => Assert.Equal("1.1.0", r.Version));
+        var (total3, third) = await store.SearchAsync(new SearchQuery { Text = "page", Skip = 20, Take = 10 }, default);
+        Assert.Equal((25, 5), (total3, third.Count));
+        var (beyond, none) = await store.SearchAsync(new SearchQuery { Text = "page", Skip = 100, Take = 10 }, default);
+        Assert.Equal((25, 0), (beyond, none.Count));
+    }
+
+    [Theory]
+    [InlineData("%")]
+    [InlineData("_")]
+    [InlineData("' OR ''='")]
+    [InlineData("\\")]
+    public async Task Search_text_is_literal_not_a_pattern(string hostile)
+    {
+        var store = await CreateAsync();
+        await AddAsync(store, Record("Plain.Pkg", "1.0.0", description: "nothing special"));
+        Assert.Equal(0, (await store.SearchAsync(new SearchQuery { Text = hostile }, default)).Total);
+        await AddAsync(store, Record("Odd.Pkg", "1.0.0", description: "has " + hostile + " in it"));
+        Assert.Equal(["Odd.Pkg"], (await store.SearchAsync(new SearchQuery { Text = hostile }, default)).Page.Select(r => r.Id));
+    }
+
+    [Fact]
+    public async Task Downloads_count_per_version()
+    {
+        var store = await CreateAsync();
+        await AddAsync(store, Record("dl.pkg", "1.0.0"));
+        await AddAsync(store, Record("dl.pkg", "2.0.0"));
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => store.AddDownloadAsync("DL.PKG", "1.0.0", default)));
+        await store.AddDownloadAsync("dl.pkg", "9.9.9", default);
+        Assert.Equal(5, (await store.GetAsync("dl.pkg", "1.0.0", default))!.Downloads);
+        Assert.Equal(0, (await store.GetAsync("dl.pkg", "2.0.0", default))!.Downloads);
+    }
+
+    [Fact]
+    public async Task A_trunk_is_found_by_id_and_weights_hash()
+    {
+        var store = await CreateAsync();
+        var sha = new string('d', 64);
+        await AddAsync(store, Record("XMod.Trunk.Small", "1.0.0", kind: PackageKind.Trunk) with { WeightsSha256 = sha, ConfigJson = "{}" });
+        Assert.Equal("1.0.0", (await store.FindTrunkAsync("xmod.trunk.small", sha.ToUpperInvariant(), default))?.Version);
+        Assert.Null(await store.FindTrunkAsync("xmod.trunk.small", new string('e', 64), default));
+    }
+}
