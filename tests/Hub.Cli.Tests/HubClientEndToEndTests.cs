@@ -16,9 +16,9 @@ public sealed class HubClientEndToEndTests : IDisposable
 
     public void Dispose() => TempDir.Delete(_dir);
 
-    private ProcessResult Cli(params string[] args) => CliProcess.RunOk(_dir, args);
+    private CliProcess.Result Cli(params string[] args) => CliProcess.RunOk(_dir, args);
 
-    private ProcessResult CliAny(Dictionary<string, string>? env, params string[] args) =>
+    private CliProcess.Result CliAny(Dictionary<string, string>? env, params string[] args) =>
         CliProcess.Run(new Dictionary<string, string>(env ?? []) { ["XMOD_HOME"] = Home }, args);
 
     [Fact]

@@ -9,7 +9,7 @@ public sealed class ModelVerbsTests : IDisposable
 
     public void Dispose() => TempDir.Delete(_dir);
 
-    private ProcessResult Run(params string[] args) => CliProcess.RunOk(_dir, args);
+    private CliProcess.Result Run(params string[] args) => CliProcess.RunOk(_dir, args);
 
     [Fact]
     public void CorpusPretrainEvaluateFillMaskEncodeAndHuggingFaceRoundTrip()

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace XMod.TestSupport;
 
 /// <summary>What a finished child process left: its exit code and both output streams.</summary>
-public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr)
+public record ProcessResult(int ExitCode, string StdOut, string StdErr)
 {
     public string Output => StdOut + StdErr;
 }
@@ -69,8 +69,11 @@ public static class CliProcess
 {
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "xmod-hub.dll");
 
+    /// <summary>What the CLI left; the name the CLI tests have always used.</summary>
+    public sealed record Result(int ExitCode, string StdOut, string StdErr) : ProcessResult(ExitCode, StdOut, StdErr);
+
     /// <summary>Runs the CLI with its own XMOD_HOME, <paramref name="dir"/>/home, and fails unless it succeeded.</summary>
-    public static ProcessResult RunOk(string dir, params string[] args)
+    public static Result RunOk(string dir, params string[] args)
     {
         var r = Run(new Dictionary<string, string> { ["XMOD_HOME"] = Path.Combine(dir, "home") }, args);
         return r.ExitCode == 0 ? r : throw new InvalidOperationException($"xmod-hub {string.Join(' ', args)} failed ({r.ExitCode}): {r.StdErr}{r.StdOut}");
@@ -80,8 +83,11 @@ public static class CliProcess
     /// Runs the CLI; without an XMOD_HOME in <paramref name="env"/> it inherits the test process's
     /// hermetic one (see tests/HermeticHome.cs).
     /// </summary>
-    public static ProcessResult Run(IReadOnlyDictionary<string, string>? env, params string[] args) =>
-        ProcessRunner.Run("dotnet", [Dll, .. args], env, timeout: s_hangLimit);
+    public static Result Run(IReadOnlyDictionary<string, string>? env, params string[] args)
+    {
+        var r = ProcessRunner.Run("dotnet", [Dll, .. args], env, timeout: s_hangLimit);
+        return new Result(r.ExitCode, r.StdOut, r.StdErr);
+    }
 
     /// <summary>Only a guard against a hung child: a loaded CI machine can make the quickstart take minutes.</summary>
     private static readonly TimeSpan s_hangLimit = TimeSpan.FromMinutes(10);
