@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.RegularExpressions;
 using NuGet.Versioning;
 using XMod.Packaging.Caching;
 using XMod.Runtime.Serving;
@@ -16,7 +14,7 @@ public sealed class HubClientEndToEndTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("xmod-e2e-").FullName;
     private string Home => Path.Combine(_dir, "home");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => TempDir.Delete(_dir);
 
     private CliProcess.Result Cli(params string[] args) => CliProcess.RunOk(_dir, args);
 
@@ -26,135 +24,137 @@ public sealed class HubClientEndToEndTests : IDisposable
     [Fact]
     public async Task PublishSearchInstallLoadPredictAgainstARealHub()
     {
-        // A nano trunk pre-trained on English and German man pages.
-        var corpus = Path.Combine(_dir, "corpus");
-        Cli("corpus", "build", "--out", corpus, "--langs", "en,de", "--max-mb", "0.08");
-        var run = Path.Combine(_dir, "run");
-        Cli("pretrain", "--corpus", corpus, "--out", run, "--preset", "nano", "--langs", "en_XX,de_DE", "--steps", "6", "--batch", "4", "--seq", "32", "--vocab", "800");
+        // A nano trunk pre-trained on English, German and French man pages (shared by the test run; a copy, since publish reads it).
+        var run = PretrainedNano.CopyRun(PretrainedNano.Get().XModRun, Path.Combine(_dir, "run"));
 
         var data = Path.Combine(_dir, "hub");
-        using var hub = StartHub(data, out var address, out var adminKey);
-        try
+        using var hub = await HubProcess.StartAsync(data);
+        var (address, adminKey) = (hub.Address, hub.AdminKey);
+        Cli("source", "add", "local", address + "/v3/index.json", "--api-key", adminKey);
+        if (!OperatingSystem.IsWindows())
         {
-            Cli("source", "add", "local", address + "/v3/index.json", "--api-key", adminKey);
-            if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(Home, "config.json")));
+        }
+        var published = Cli("publish", "--model", run, "--trunk-id", "e2e-nano", "--version", "1.0.0");
+        Assert.Contains("published e2e-nano 1.0.0 and 3 language packages", published.StdOut);
+
+        var search = Cli("search", "lang");
+        Assert.Contains("e2e-nano.lang-de", search.StdOut);
+        Assert.Contains("e2e-nano.lang-en", search.StdOut);
+
+        // Offline with nothing cached: a clear error naming what is missing.
+        var offlineMiss = CliAny(new() { ["XMOD_OFFLINE"] = "1" }, "install", "e2e-nano");
+        Assert.Equal(1, offlineMiss.ExitCode);
+        Assert.Contains("offline (XMOD_OFFLINE=1): e2e-nano is not in the cache", offlineMiss.StdErr);
+
+        var installed = Cli("install", "lang-de", "--trunk", "e2e-nano");
+        Assert.Contains("installing the trunk first", installed.StdOut);
+        Assert.Contains("installed e2e-nano.lang-de 1.0.0", installed.StdOut);
+        Cli("install", "lang-en", "--trunk", "e2e-nano");
+        Assert.Contains("every installed package is intact", Cli("cache", "verify").StdOut);
+
+        // Offline with the package cached: it works.
+        Assert.Equal(0, CliAny(new() { ["XMOD_OFFLINE"] = "1" }, "install", "lang-de", "--trunk", "e2e-nano").ExitCode);
+
+        // A corrupted blob on the hub: refused, the cache unchanged.
+        var stored = Directory.GetFiles(Path.Combine(data, "packages"), "e2e-nano.lang-en.1.0.0.nupkg", SearchOption.AllDirectories).Single();
+        var cacheBefore = Snapshot(Path.Combine(Home, "cache"));
+        Cli("uninstall", "lang-en", "--trunk", "e2e-nano");
+        var afterUninstall = Snapshot(Path.Combine(Home, "cache"));
+        var bytes = File.ReadAllBytes(stored);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(stored, bytes);
+        var corrupt = CliAny(null, "install", "lang-en", "--trunk", "e2e-nano");
+        Assert.Equal(1, corrupt.ExitCode);
+        Assert.Contains("is damaged or invalid, nothing was installed", corrupt.StdErr);
+        Assert.Equal(afterUninstall, Snapshot(Path.Combine(Home, "cache")));
+        Assert.NotEqual(cacheBefore, afterUninstall);
+
+        // A recipe (modules/lang-yo/recipe.json): publish builds the module first, since build/ lacks it.
+        var recipeDir = Path.Combine(_dir, "modules", "lang-yo");
+        Directory.CreateDirectory(recipeDir);
+        File.WriteAllText(Path.Combine(recipeDir, "recipe.json"), """
+            { "kind": "language", "id": "lang-yo", "version": "1.0.0", "trunk": "e2e-nano", "language": "yo",
+              "corpus": { "manpages": false, "udhr": true, "max_mb": 0 }, "steps": 4, "batch": 4, "seq": 32, "lr": 0.001, "vocab": 600 }
+            """);
+        var fromRecipe = Cli("publish", recipeDir);
+        Assert.Contains("published e2e-nano.lang-yo.1.0.0", fromRecipe.StdOut);
+        Assert.True(File.Exists(Path.Combine(recipeDir, "build", "package", "xmod.json")));
+        Assert.Contains("e2e-nano.lang-yo", Cli("search", "yoruba").StdOut);
+
+        // An intact English package again: a new version (versions are never overwritten).
+        Cli("publish", "--model", run, "--trunk-id", "e2e-nano", "--version", "1.0.1");
+        Cli("install", "lang-en@1.0.1", "--trunk", "e2e-nano");
+
+        // The runtime: the trunk once, languages hot-loaded while another thread encodes.
+        using var runtime = XModRuntime.Open(new XModRuntimeOptions { Home = Home, Trunk = "e2e-nano", Languages = ["de"] });
+        var reference = runtime.Encode("Die Datei wird gelesen.", "de_DE");
+        var failures = new List<Exception>();
+        var mismatches = 0;
+        var encodes = 0;
+        var attempts = 0;
+        using var progressed = new SemaphoreSlim(0);
+        using var stop = new CancellationTokenSource();
+        var encoder = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
             {
-                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(Home, "config.json")));
-            }
-            var published = Cli("publish", "--model", run, "--trunk-id", "e2e-nano", "--version", "1.0.0");
-            Assert.Contains("published e2e-nano 1.0.0 and 2 language packages", published.StdOut);
-
-            var search = Cli("search", "lang");
-            Assert.Contains("e2e-nano.lang-de", search.StdOut);
-            Assert.Contains("e2e-nano.lang-en", search.StdOut);
-
-            // Offline with nothing cached: a clear error naming what is missing.
-            var offlineMiss = CliAny(new() { ["XMOD_OFFLINE"] = "1" }, "install", "e2e-nano");
-            Assert.Equal(1, offlineMiss.ExitCode);
-            Assert.Contains("offline (XMOD_OFFLINE=1): e2e-nano is not in the cache", offlineMiss.StdErr);
-
-            var installed = Cli("install", "lang-de", "--trunk", "e2e-nano");
-            Assert.Contains("installing the trunk first", installed.StdOut);
-            Assert.Contains("installed e2e-nano.lang-de 1.0.0", installed.StdOut);
-            Cli("install", "lang-en", "--trunk", "e2e-nano");
-            Assert.Contains("every installed package is intact", Cli("cache", "verify").StdOut);
-
-            // Offline with the package cached: it works.
-            Assert.Equal(0, CliAny(new() { ["XMOD_OFFLINE"] = "1" }, "install", "lang-de", "--trunk", "e2e-nano").ExitCode);
-
-            // A corrupted blob on the hub: refused, the cache unchanged.
-            var stored = Directory.GetFiles(Path.Combine(data, "packages"), "e2e-nano.lang-en.1.0.0.nupkg", SearchOption.AllDirectories).Single();
-            var cacheBefore = Snapshot(Path.Combine(Home, "cache"));
-            Cli("uninstall", "lang-en", "--trunk", "e2e-nano");
-            var afterUninstall = Snapshot(Path.Combine(Home, "cache"));
-            var bytes = File.ReadAllBytes(stored);
-            bytes[bytes.Length / 2] ^= 0xFF;
-            File.WriteAllBytes(stored, bytes);
-            var corrupt = CliAny(null, "install", "lang-en", "--trunk", "e2e-nano");
-            Assert.Equal(1, corrupt.ExitCode);
-            Assert.Contains("is damaged or invalid, nothing was installed", corrupt.StdErr);
-            Assert.Equal(afterUninstall, Snapshot(Path.Combine(Home, "cache")));
-            Assert.NotEqual(cacheBefore, afterUninstall);
-
-            // A recipe (modules/lang-yo/recipe.json): publish builds the module first, since build/ lacks it.
-            var recipeDir = Path.Combine(_dir, "modules", "lang-yo");
-            Directory.CreateDirectory(recipeDir);
-            File.WriteAllText(Path.Combine(recipeDir, "recipe.json"), """
-                { "kind": "language", "id": "lang-yo", "version": "1.0.0", "trunk": "e2e-nano", "language": "yo",
-                  "corpus": { "manpages": false, "udhr": true, "max_mb": 0 }, "steps": 4, "batch": 4, "seq": 32, "lr": 0.001, "vocab": 600 }
-                """);
-            var fromRecipe = Cli("publish", recipeDir);
-            Assert.Contains("published e2e-nano.lang-yo.1.0.0", fromRecipe.StdOut);
-            Assert.True(File.Exists(Path.Combine(recipeDir, "build", "package", "xmod.json")));
-            Assert.Contains("e2e-nano.lang-yo", Cli("search", "yoruba").StdOut);
-
-            // An intact English package again: a new version (versions are never overwritten).
-            Cli("publish", "--model", run, "--trunk-id", "e2e-nano", "--version", "1.0.1");
-            Cli("install", "lang-en@1.0.1", "--trunk", "e2e-nano");
-
-            // The runtime: the trunk once, languages hot-loaded while another thread encodes.
-            using var runtime = XModRuntime.Open(new XModRuntimeOptions { Home = Home, Trunk = "e2e-nano", Languages = ["de"] });
-            var reference = runtime.Encode("Die Datei wird gelesen.", "de_DE");
-            var failures = new List<Exception>();
-            var mismatches = 0;
-            var encodes = 0;
-            using var stop = new CancellationTokenSource();
-            var encoder = Task.Run(() =>
-            {
-                while (!stop.IsCancellationRequested)
+                try
                 {
-                    try
+                    var again = runtime.Encode("Die Datei wird gelesen.", "de_DE");
+                    if (!again.Zip(reference).All(r => r.First.AsSpan().SequenceEqual(r.Second)))
                     {
-                        var again = runtime.Encode("Die Datei wird gelesen.", "de_DE");
-                        if (!again.Zip(reference).All(r => r.First.AsSpan().SequenceEqual(r.Second)))
-                        {
-                            Interlocked.Increment(ref mismatches);
-                        }
-                        Interlocked.Increment(ref encodes);
+                        Interlocked.Increment(ref mismatches);
                     }
-                    catch (Exception e)
+                    Interlocked.Increment(ref encodes);
+                }
+                catch (Exception e)
+                {
+                    lock (failures)
                     {
-                        lock (failures)
-                        {
-                            failures.Add(e);
-                        }
+                        failures.Add(e);
                     }
                 }
-            });
-            for (var round = 0; round < 3; round++)
-            {
-                Assert.Equal("en_XX", runtime.LoadLanguage("en"));
-                Assert.NotEmpty(runtime.FillMask("The file is <mask>.", "en", 3)[0]);
-                runtime.UnloadLanguage("en");
-                Assert.Throws<XMod.XModException>(() => runtime.Encode("x", "en"));
+                finally
+                {
+                    Interlocked.Increment(ref attempts);
+                    progressed.Release();
+                }
             }
-            await Task.Delay(200);
-            stop.Cancel();
-            await encoder;
-
-            // A task fine-tuned on the run's trunk predicts through the runtime, in German.
-            var train = Path.Combine(_dir, "train.tsv");
-            File.WriteAllLines(train, ["a	Print the file.", "b	The function returns zero.", "a	List the directory.", "b	The call fails with EINVAL."]);
-            var task = Path.Combine(_dir, "task");
-            Cli("finetune", "--trunk", run, "--train", train, "--lang", "en_XX", "--out", task, "--epochs", "1", "--batch", "2", "--max-length", "32");
-            using var taskModel = runtime.OpenTask(task);
-            var predicted = taskModel.Classify(["Die Datei wird gelesen."], "de_DE");
-            Assert.InRange(predicted[0].Label, 0, 1);
-            Assert.Empty(failures);
-            Assert.Equal(0, mismatches);
-            Assert.True(encodes > 3, $"the encoder thread ran {encodes} times");
-        }
-        finally
+        });
+        for (var round = 0; round < 3; round++)
         {
-            hub.Kill(entireProcessTree: true);
-            hub.WaitForExit();
+            Assert.Equal("en_XX", runtime.LoadLanguage("en"));
+            Assert.NotEmpty(runtime.FillMask("The file is <mask>.", "en", 3)[0]);
+            runtime.UnloadLanguage("en");
+            Assert.Throws<XMod.XModException>(() => runtime.Encode("x", "en"));
         }
+        // Let the encoder run past the last unload before stopping it: wait for its progress, not for a time.
+        var target = Math.Max(Volatile.Read(ref encodes) + 2, 4);
+        while (Volatile.Read(ref encodes) < target && Volatile.Read(ref attempts) < target + 100) // failing attempts end the wait too
+        {
+            Assert.True(await progressed.WaitAsync(TimeSpan.FromMinutes(1)), "the encoder thread stopped making progress");
+        }
+        stop.Cancel();
+        await encoder;
+
+        // A task fine-tuned on the run's trunk predicts through the runtime, in German.
+        var train = Path.Combine(_dir, "train.tsv");
+        File.WriteAllLines(train, ["a	Print the file.", "b	The function returns zero.", "a	List the directory.", "b	The call fails with EINVAL."]);
+        var task = Path.Combine(_dir, "task");
+        Cli("finetune", "--trunk", run, "--train", train, "--lang", "en_XX", "--out", task, "--epochs", "1", "--batch", "2", "--max-length", "32");
+        using var taskModel = runtime.OpenTask(task);
+        var predicted = taskModel.Classify(["Die Datei wird gelesen."], "de_DE");
+        Assert.InRange(predicted[0].Label, 0, 1);
+        Assert.Empty(failures);
+        Assert.Equal(0, mismatches);
+        Assert.True(encodes > 3, $"the encoder thread ran {encodes} times");
     }
 
     [Fact]
     public async Task ADownloadKilledHalfWayLeavesNothingAndTheNextInstallSucceeds()
     {
-        var packages = BuildPackages(out _);
+        var packages = BuildPackages();
         var cache = new PackageCache(Home);
         var bytes = File.ReadAllBytes(packages[0]);
         var before = Snapshot(cache.Root);
@@ -183,38 +183,10 @@ public sealed class HubClientEndToEndTests : IDisposable
         using var again = await CacheLock.AcquireAsync(path, CancellationToken.None, TimeSpan.FromSeconds(1));
     }
 
-    private List<string> BuildPackages(out string model)
-    {
-        model = XMod.Packaging.Checkpoints.SyntheticCheckpoint.Write(Path.Combine(_dir, "model"),
-            XMod.Packaging.Checkpoints.XModConfig.Preset("nano") with { Languages = ["de_DE"] }, 3);
-        var trunkDir = XMod.Packaging.Manifests.ModelPackages.Trunk(model, "half-trunk", "1.0.0", Path.Combine(_dir, "pkg-trunk"));
-        return [XMod.Packaging.Nupkg.NupkgWriter.Pack(trunkDir, Path.Combine(_dir, "nupkgs"))];
-    }
+    private List<string> BuildPackages() => [TestPackages.BuildTrunk(_dir, "half-trunk", "1.0.0", 3, "de_DE")];
 
     private static List<string> Snapshot(string root) =>
         Directory.Exists(root) ? Directory.GetFiles(root, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(root, f)).Order().ToList() : [];
-
-    private Process StartHub(string data, out string address, out string adminKey)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "xmod-hub.dll"), "serve", "--port", "0", "--data", data })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.Environment["NO_COLOR"] = "1";
-        var p = Process.Start(psi)!;
-        string? addr = null, key = null;
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        while ((addr is null || key is null) && DateTime.UtcNow < deadline)
-        {
-            var line = p.StandardOutput.ReadLine() ?? throw new InvalidOperationException("serve exited: " + p.StandardError.ReadToEnd());
-            addr ??= Regex.Match(line, @"hub listening on (http://\S+)") is { Success: true } m ? m.Groups[1].Value : null;
-            key ??= Regex.Match(line, @"admin API key: (xmh_\S+)") is { Success: true } k ? k.Groups[1].Value : null;
-        }
-        address = addr ?? throw new InvalidOperationException("serve printed no address");
-        adminKey = key ?? throw new InvalidOperationException("serve printed no key");
-        return p;
-    }
 
     /// <summary>A download that breaks after <paramref name="cut"/> bytes, as a killed connection does.</summary>
     private sealed class BrokenStream(byte[] data, int cut) : MemoryStream(data, 0, cut)

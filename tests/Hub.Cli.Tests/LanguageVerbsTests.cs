@@ -7,24 +7,22 @@ public sealed class LanguageVerbsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("xmod-cli-lang-").FullName;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => TempDir.Delete(_dir);
 
     private CliProcess.Result Run(params string[] args) => CliProcess.RunOk(_dir, args);
 
     [Fact]
     public void AddYorubaFineTuneOnEnglishPredictInYoruba()
     {
-        var corpus = Path.Combine(_dir, "corpus");
-        Run("corpus", "build", "--out", corpus, "--langs", "en,de", "--max-mb", "0.08");
-        Run("corpus", "build", "--out", corpus, "--langs", "yo", "--no-manpages");
-        var trunk = Path.Combine(_dir, "trunk");
-        Run("pretrain", "--corpus", corpus, "--out", trunk, "--preset", "nano", "--langs", "en_XX,de_DE", "--steps", "8",
-            "--batch", "4", "--seq", "32", "--vocab", "800");
-        var trunkSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
-            File.ReadAllBytes(Path.Combine(trunk, "checkpoints", "step-000008", "trunk.safetensors"))));
+        // The run's shared nano trunk (English, German, French man pages) and Yoruba UDHR corpus; the trunk copied, as the verbs read it.
+        var nano = PretrainedNano.Get();
+        var corpus = nano.CorpusDir;
+        var trunk = PretrainedNano.CopyRun(nano.XModRun, Path.Combine(_dir, "trunk"));
+        var trunkFile = Path.Combine(XMod.Runtime.Model.ModelDirectory.Resolve(trunk), "trunk.safetensors");
+        var trunkSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(trunkFile)));
 
         var module = Path.Combine(_dir, "modules", "lang-yo");
-        var added = Run("add-language", "lang-yo", "--corpus", Path.Combine(corpus, "yo_NG", "train.txt"), "--trunk", trunk,
+        var added = Run("add-language", "lang-yo", "--corpus", Path.Combine(nano.UdhrDir, "yo_NG", "train.txt"), "--trunk", trunk,
             "--out", module, "--steps", "6", "--batch", "4", "--seq", "32", "--vocab", "600");
         Assert.Contains("added yo_NG", added.StdOut);
         using (var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(module, "xmod.json"))))
@@ -32,8 +30,7 @@ public sealed class LanguageVerbsTests : IDisposable
             Assert.Equal(trunkSha, manifest.RootElement.GetProperty("trunk").GetProperty("sha256").GetString());
             Assert.Equal("Yoruba", manifest.RootElement.GetProperty("language").GetProperty("english_name").GetString());
         }
-        Assert.Equal(trunkSha, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
-            File.ReadAllBytes(Path.Combine(trunk, "checkpoints", "step-000008", "trunk.safetensors")))));
+        Assert.Equal(trunkSha, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(trunkFile))));
 
         // A tiny English task: which of two manual sections a paragraph comes from.
         var train = Path.Combine(_dir, "train.tsv");
@@ -55,8 +52,7 @@ public sealed class LanguageVerbsTests : IDisposable
         // Without its module, Yoruba is unknown; a module is bound to its trunk.
         var missing = CliProcess.Run(null, "predict", "--model", task, "--trunk", trunk, "--lang", "yo_NG", "--text", "x");
         Assert.Contains("unknown language 'yo_NG'", missing.StdErr);
-        var otherTrunk = Path.Combine(_dir, "other");
-        Run("pretrain", "--corpus", corpus, "--out", otherTrunk, "--preset", "nano", "--langs", "en_XX", "--steps", "2", "--batch", "2", "--seq", "16", "--vocab", "800", "--seed", "7");
+        var otherTrunk = nano.SharedRun; // another trunk with English: the SHARED baseline
         var refused = CliProcess.Run(null, "predict", "--model", task, "--trunk", otherTrunk, "--lang", "en_XX", "--text", "x");
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("was fine-tuned on trunk", refused.StdErr);

@@ -7,7 +7,7 @@ public sealed class ModelVerbsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("xmod-cli-model-").FullName;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => TempDir.Delete(_dir);
 
     private CliProcess.Result Run(params string[] args) => CliProcess.RunOk(_dir, args);
 

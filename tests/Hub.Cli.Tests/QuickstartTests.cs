@@ -5,7 +5,7 @@ public sealed class QuickstartTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("xmod-quickstart-").FullName;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => TempDir.Delete(_dir);
 
     [Fact]
     public void QuickstartRunsEveryStepAndEndsWithWhatToTryNext()

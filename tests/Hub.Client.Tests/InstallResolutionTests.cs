@@ -1,44 +1,31 @@
-using System.Diagnostics;
-using Microsoft.Extensions.Logging;
-using XMod.Packaging.Checkpoints;
-using XMod.Packaging.Manifests;
-using XMod.Packaging.Nupkg;
 using XModHub.Client.Cache;
 using XModHub.Client;
 using XModHub.Client.Feeds;
 using XModHub.Client.Packages;
-using XModHub.Core;
-using XModHub.Server;
 
 namespace XModHub.Client.Tests;
 
 public sealed class InstallResolutionTests : IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("xmod-resolve-").FullName;
-    private RunningHub _hub = null!;
+    private HubHost _hub = null!;
     private FeedSource _source = null!;
 
     public async Task InitializeAsync()
     {
-        _hub = await HubApp.StartAsync(Path.Combine(_dir, "hub"), configure: b => b.Logging.ClearProviders());
-        var key = await _hub.Service<ApiKeyService>().CreateAsync("maintainer", [ApiKeyService.Push], "t", default);
-        _source = new FeedSource("hub", _hub.FeedUrl, key);
+        _hub = await HubHost.StartAsync();
+        _source = new FeedSource("hub", _hub.FeedUrl, await _hub.KeyAsync("maintainer"));
     }
 
     public async Task DisposeAsync()
     {
         await _hub.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
+        TempDir.Delete(_dir);
     }
 
     /// <summary>A trunk version (weights from a seed) and its languages, packed.</summary>
-    private List<string> Packages(string version, int seed, params string[] languages)
-    {
-        var model = SyntheticCheckpoint.Write(Path.Combine(_dir, $"model-{version}"), XModConfig.Preset("nano") with { Languages = languages }, seed);
-        var outDir = Path.Combine(_dir, "out");
-        return [NupkgWriter.Pack(ModelPackages.Trunk(model, "tr", version, Path.Combine(_dir, $"t-{version}")), outDir),
-            .. languages.Select(l => NupkgWriter.Pack(ModelPackages.Language(model, "tr", l, version, Path.Combine(_dir, $"{l}-{version}")), outDir))];
-    }
+    private List<string> Packages(string version, int seed, params string[] languages) =>
+        TestPackages.Build(Path.Combine(_dir, version), "tr", version, seed, languages);
 
     private async Task PushAsync(IEnumerable<string> packages)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 
@@ -9,7 +8,7 @@ public sealed class DotnetCliTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("xmod-hub-cli-").FullName;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => TempDir.Delete(_dir);
 
     private (int Code, string Output) Dotnet(HubHost hub, params string[] args)
     {
@@ -18,19 +17,8 @@ public sealed class DotnetCliTests : IDisposable
             <?xml version="1.0" encoding="utf-8"?>
             <configuration><packageSources><clear /><add key="hub" value="{hub.FeedUrl}" allowInsecureConnections="true" /></packageSources></configuration>
             """);
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        psi.Environment["NUGET_PACKAGES"] = Path.Combine(_dir, "global-packages");
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(3)), $"dotnet {string.Join(' ', args)} hung");
-        return (p.ExitCode, output + err.Result);
+        var r = ProcessRunner.Run("dotnet", args, new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(_dir, "global-packages") }, _dir);
+        return (r.ExitCode, r.StdOut + r.StdErr);
     }
 
     [Fact]

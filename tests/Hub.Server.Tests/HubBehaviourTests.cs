@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -10,7 +9,7 @@ public sealed class HubBehaviourTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("xmod-hub-behaviour-").FullName;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => TempDir.Delete(_dir);
 
     [Fact]
     public async Task TwentyConcurrentPushesOfOneVersionGiveOneCreatedAndNineteenConflicts()
@@ -153,27 +152,13 @@ public sealed class HubBehaviourTests(ITestOutputHelper output) : IDisposable
     /// <summary>Loads a page in headless Chromium; returns the DOM it built (and saves a screenshot).</summary>
     private static string Chromium(string url, string? screenshot)
     {
+        using var profile = new TempDir("xmod-chromium-");
         string[] common = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic", $"--user-data-dir={Directory.CreateTempSubdirectory("xmod-chromium-").FullName}"];
+            "--disable-sync", "--no-first-run", "--disable-quic", $"--user-data-dir={profile.Path}"];
         if (screenshot is not null)
         {
-            Run([.. common, "--window-size=1280,900", $"--screenshot={screenshot}", url]);
+            ProcessRunner.RunOk("chromium", [.. common, "--window-size=1280,900", $"--screenshot={screenshot}", url], timeout: TimeSpan.FromMinutes(2));
         }
-        return Run([.. common, "--dump-dom", url]);
-    }
-
-    private static string Run(string[] args)
-    {
-        var psi = new ProcessStartInfo("chromium") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)), "chromium hung");
-        Assert.True(p.ExitCode == 0, $"chromium failed: {err.Result}");
-        return output;
+        return ProcessRunner.RunOk("chromium", [.. common, "--dump-dom", url], timeout: TimeSpan.FromMinutes(2)).StdOut;
     }
 }

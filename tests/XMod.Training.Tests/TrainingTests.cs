@@ -11,27 +11,10 @@ using XMod.Training.Loop;
 
 namespace XMod.Training.Tests;
 
-/// <summary>A small real corpus (Debian's English, German and French manual pages) shared by the training tests.</summary>
-public sealed class ManPageCorpus : IDisposable
+/// <summary>A small real corpus (Debian's English, German and French manual pages), the one the shared nano trunks train on.</summary>
+public sealed class ManPageCorpus
 {
-    public ManPageCorpus()
-    {
-        Directory = System.IO.Directory.CreateTempSubdirectory("xmod-corpus-").FullName;
-        var languages = new[] { "en", "de", "fr" }.Select(LanguageCatalog.Get).ToList();
-        CorpusBuilder.Build(languages, Directory, new CorpusOptions
-        {
-            MaxTrainBytes = 120_000,
-            UseUdhr = false,
-            SourceCache = Path.Combine(Directory, ".sources"),
-        }, _ => { });
-        Corpus = Corpus.Open(Directory);
-    }
-
-    public string Directory { get; }
-
-    public Corpus Corpus { get; }
-
-    public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
+    public Corpus Corpus { get; } = PretrainedNano.Get().Corpus;
 }
 
 [Collection(Serial.Name)]
@@ -39,7 +22,7 @@ public sealed class TrainingTests(ManPageCorpus corpus) : IClassFixture<ManPageC
 {
     private readonly string _runs = Directory.CreateTempSubdirectory("xmod-runs-").FullName;
 
-    public void Dispose() => Directory.Delete(_runs, recursive: true);
+    public void Dispose() => TempDir.Delete(_runs);
 
     private static PretrainOptions Nano(int steps, bool shared = false) => new()
     {

@@ -190,11 +190,16 @@ public sealed unsafe class SafeTensorsFile : IDisposable
                 throw new PackagingException($"{Where()} has an invalid dimension {d}");
             }
             shape[i++] = v;
-            elements = checked(elements * v);
+            // A hostile shape must not surface as an OverflowException (nor overflow the byte count below): name the tensor.
+            if (v != 0 && elements > long.MaxValue / 16 / v)
+            {
+                throw new PackagingException($"{Where()} has a shape too large to address");
+            }
+            elements *= v;
         }
         var begin = offEl[0].TryGetInt64(out var b) && b >= 0 ? b : throw new PackagingException($"{Where()} has an invalid begin offset");
         var end = offEl[1].TryGetInt64(out var en) && en >= b ? en : throw new PackagingException($"{Where()} has an invalid end offset");
-        if (end - begin != checked(elements * dtype.Size()))
+        if (end - begin != elements * dtype.Size())
         {
             throw new PackagingException($"{Where()}: {end - begin} bytes do not hold shape [{string.Join(", ", shape)}] of {dtype}");
         }

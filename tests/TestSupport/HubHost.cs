@@ -1,9 +1,10 @@
 using Microsoft.Extensions.Logging;
 using XModHub.Core;
+using XModHub.Server;
 
-namespace XModHub.Server.Tests;
+namespace XMod.TestSupport;
 
-/// <summary>The hub on a real Kestrel listener at 127.0.0.1 on a free port, with its own data directory.</summary>
+/// <summary>The hub in this process on a real Kestrel listener at 127.0.0.1 on a free port, with its own data directory.</summary>
 public sealed class HubHost : IAsyncDisposable
 {
     private readonly RunningHub _hub;
@@ -27,15 +28,23 @@ public sealed class HubHost : IAsyncDisposable
     public static async Task<HubHost> StartAsync(Dictionary<string, string?>? settings = null)
     {
         var dataDir = Directory.CreateTempSubdirectory("xmod-hub-data-").FullName;
-        var hub = await HubApp.StartAsync(dataDir, configure: b =>
+        try
         {
-            b.Logging.ClearProviders();
-            foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
+            var hub = await HubApp.StartAsync(dataDir, configure: b =>
             {
-                b.Configuration[k] = v;
-            }
-        });
-        return new HubHost(hub, new Uri(hub.Address + "/"), dataDir);
+                b.Logging.ClearProviders();
+                foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
+                {
+                    b.Configuration[k] = v;
+                }
+            });
+            return new HubHost(hub, new Uri(hub.Address + "/"), dataDir);
+        }
+        catch
+        {
+            TempDir.Delete(dataDir);
+            throw;
+        }
     }
 
     public T Service<T>() where T : notnull => _hub.Service<T>();
@@ -64,6 +73,6 @@ public sealed class HubHost : IAsyncDisposable
     {
         Client.Dispose();
         await _hub.DisposeAsync();
-        Directory.Delete(DataDir, recursive: true);
+        TempDir.Delete(DataDir);
     }
 }
