@@ -31,11 +31,7 @@ public sealed class LoopFixture : IDisposable
 
     public string Trunk { get; }
 
-    public void Dispose()
-    {
-        Directory.Delete(Root, recursive: true);
-        Corpus.Dispose();
-    }
+    public void Dispose() => TempDir.Delete(Root);
 }
 
 [Collection(Serial.Name)]
