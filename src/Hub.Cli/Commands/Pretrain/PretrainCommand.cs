@@ -23,13 +23,15 @@ public sealed class PretrainCommand(IReporter reporter)
     /// <paramref name="saveEvery"/> are non-null when given on the command line; a resume honours them.
     /// </summary>
     public int Run(string corpusDir, string runDir, bool resume, PretrainOptions options, int? steps, int? logEvery, int? saveEvery,
-        CancellationToken cancel = default)
+        CancellationToken cancel = default, int? batch = null)
     {
         using var onCancel = cancel.Register(() => reporter.Warn("stopping after this step and saving a checkpoint"));
+        // One rank of a data-parallel run when torchrun's variables are set (--nproc sets them).
+        using var parallel = XMod.Training.Distributed.DataParallel.FromEnvironment();
         {
             using var trainer = resume
-                ? Pretrainer.Resume(runDir, reporter.Info, steps: steps, logEvery: logEvery, saveEvery: saveEvery)
-                : Start(corpusDir, runDir, options);
+                ? Pretrainer.Resume(runDir, reporter.Info, steps: steps, logEvery: logEvery, saveEvery: saveEvery, parallel: parallel, batchSize: batch)
+                : Start(corpusDir, runDir, options, parallel);
             var o = trainer.Options;
             var c = trainer.Model.Config;
             reporter.Info($"{(o.Shared ? "SHARED" : "X-MOD")} {o.Preset}: {c.NumLayers} x {c.HiddenSize}, bottleneck {c.BottleneckSize}, vocabulary {c.VocabSize}, " +
@@ -54,7 +56,7 @@ public sealed class PretrainCommand(IReporter reporter)
         }
     }
 
-    private Pretrainer Start(string corpusDir, string runDir, PretrainOptions options)
+    private Pretrainer Start(string corpusDir, string runDir, PretrainOptions options, XMod.Training.Distributed.DataParallel? parallel)
     {
         var corpus = CorpusFiles.Open(corpusDir);
         var languages = options.Languages.Count == 0
@@ -65,6 +67,6 @@ public sealed class PretrainCommand(IReporter reporter)
         {
             throw new XModException($"the corpus at {corpusDir} has no {string.Join(", ", missing)}; it has {string.Join(", ", corpus.Languages)}");
         }
-        return Pretrainer.Start(corpus, runDir, options with { Languages = languages }, reporter.Info);
+        return Pretrainer.Start(corpus, runDir, options with { Languages = languages }, reporter.Info, parallel: parallel);
     }
 }

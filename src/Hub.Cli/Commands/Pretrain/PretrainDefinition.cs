@@ -33,15 +33,18 @@ public static class PretrainDefinition
     public static readonly Option<int> SaveEvery = new("--save-every") { Description = "Checkpoint interval in steps", DefaultValueFactory = _ => 500 };
     public static readonly Option<int> LogEvery = new("--log-every") { Description = "Progress interval in steps", DefaultValueFactory = _ => 10 };
     public static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its newest checkpoint" };
+    public static readonly Option<int> NProc = new("--nproc") { Description = "Data-parallel ranks to start on this machine (--batch is per rank); machines join with torchrun's MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK", DefaultValueFactory = _ => 1 };
 
     public static Command Create(IReporter reporter)
     {
         var command = new Command("pretrain", "Pre-train a trunk and its language modules with masked language modelling");
-        foreach (var o in new Option[] { Corpus, Out, Preset, Langs, Shared, Steps, Batch, Seq, Lr, Warmup, Vocab, Seed, BFloat16, SaveEvery, LogEvery, Resume })
+        foreach (var o in new Option[] { Corpus, Out, Preset, Langs, Shared, Steps, Batch, Seq, Lr, Warmup, Vocab, Seed, BFloat16, SaveEvery, LogEvery, Resume, NProc })
         {
             command.Options.Add(o);
         }
-        command.SetAction((p, cancel) => Task.FromResult(new PretrainCommand(reporter).Run(p.GetValue(Corpus)!, p.GetValue(Out)!, p.GetValue(Resume), new PretrainOptions
+        command.SetAction((p, cancel) => Task.FromResult(p.GetValue(NProc) != 1
+            ? XMod.Training.Distributed.LocalLauncher.RunSelf(p.GetValue(NProc), reporter.Error, cancel)
+            : new PretrainCommand(reporter).Run(p.GetValue(Corpus)!, p.GetValue(Out)!, p.GetValue(Resume), new PretrainOptions
         {
             Preset = p.GetValue(Preset)!,
             Languages = Split(p.GetValue(Langs)),
@@ -56,7 +59,7 @@ public static class PretrainDefinition
             BFloat16 = p.GetValue(BFloat16),
             SaveEvery = p.GetValue(SaveEvery),
             LogEvery = p.GetValue(LogEvery),
-        }, Given(p, Steps), Given(p, LogEvery), Given(p, SaveEvery), cancel)));
+        }, Given(p, Steps), Given(p, LogEvery), Given(p, SaveEvery), cancel, Given(p, Batch))));
         return command;
     }
 
