@@ -16,9 +16,9 @@ public sealed class DataParallelTests(ManPageCorpus corpus) : IClassFixture<ManP
     // process sums all 16 rows' cross-entropies at once, two ranks each sum 8 rows and the
     // all-reduce adds the two halves (in float32), and the gradients likewise. Each step's
     // rounding differs by ~1e-7 relative and AdamW carries it into the next step's weights, so a
-    // few steps stay far inside 1e-4 relative while a wrong batch split, mask or loss weighting
-    // changes the loss by 1e-2 or more.
-    private const double Tolerance = 1e-4;
+    // few steps stay inside 1e-5 relative (measured: 7e-8 at step 2) while a wrong batch split,
+    // mask or loss weighting changes the loss by 1e-2 or more.
+    private const double Tolerance = 1e-5;
 
     private readonly string _dir = Directory.CreateTempSubdirectory("xmod-dp-").FullName;
 
@@ -56,7 +56,7 @@ public sealed class DataParallelTests(ManPageCorpus corpus) : IClassFixture<ManP
                 $"step {i + 1}: 2 x 8 gave {actual[i]:R}, 1 x 16 gave {expected[i]:R}");
         }
         // The test can fail: the loss moves by far more than the tolerance from step to step.
-        Assert.True(Math.Abs(expected[3] - expected[0]) > 100 * Tolerance * expected[0]);
+        Assert.True(Math.Abs(expected[3] - expected[0]) > 1000 * Tolerance * expected[0]);
     }
 
     [Fact]
