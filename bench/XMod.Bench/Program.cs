@@ -19,7 +19,8 @@ return suite switch
     "hub" => await HubBench.RunAsync(Option("--nginx") ?? "/usr/sbin/nginx", rounds),
     "runtime" => await RuntimeBench.RunAsync(rounds),
     "allreduce" => AllReduceBench.Run(args, int.Parse(Option("--rounds") ?? "20", System.Globalization.CultureInfo.InvariantCulture)),
-    _ => Fail($"unknown suite '{suite}': use foundation, pretrain, xlingual, hub, runtime or allreduce"),
+    "dataparallel" => DataParallelBench.Run(args, int.Parse(Option("--rounds") ?? "6", System.Globalization.CultureInfo.InvariantCulture)),
+    _ => Fail($"unknown suite '{suite}': use foundation, pretrain, xlingual, hub, runtime, allreduce or dataparallel"),
 };
 
 static int Fail(string message)

@@ -31,6 +31,13 @@ public sealed record TrainingProgress(
 public interface IGradientReducer
 {
     void Reduce(IReadOnlyList<Tensor> parameters);
+
+    /// <summary>Reduces the gradients and returns the step's loss over all ranks (a reducer can send it with the gradients).</summary>
+    double Reduce(IReadOnlyList<Tensor> parameters, double loss)
+    {
+        Reduce(parameters);
+        return loss;
+    }
 }
 
 /// <summary>How a <see cref="TrainingLoop"/> runs: its length, seeding, cadences and distribution seams.</summary>
@@ -161,9 +168,19 @@ public sealed class TrainingLoop : IDisposable
             Optimizer.ZeroGrad();
             output = objective(step);
             loss = output.Loss.Item();
-            ThrowIfDiverged(step, "loss", loss);
-            output.Loss.Backward();
-            Options.GradientReducer?.Reduce(Parameters);
+            if (Options.GradientReducer is { } reducer)
+            {
+                // Every rank must reach the all-reduce, so a rank's non-finite loss is checked
+                // after it, where it has made the mean (and so every rank's check) non-finite.
+                output.Loss.Backward();
+                loss = reducer.Reduce(Parameters, loss);
+                ThrowIfDiverged(step, "loss", loss);
+            }
+            else
+            {
+                ThrowIfDiverged(step, "loss", loss);
+                output.Loss.Backward();
+            }
             norm = Gradients.ClipNorm(Parameters, _optimizer.ClipNorm);
             ThrowIfDiverged(step, "gradient norm", norm);
             Optimizer.Step(learningRate);

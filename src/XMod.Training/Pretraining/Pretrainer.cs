@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using XMod.Packaging;
 using XMod.Packaging.Checkpoints;
 using XMod.Training.Corpora;
+using XMod.Training.Distributed;
 using XMod.Runtime.Model;
 using XMod.Tensors.Optim;
 using XMod.Tensors;
@@ -39,11 +40,13 @@ public sealed class Pretrainer : IDisposable
     private readonly TrainingLoop _loop;
     private readonly IReadOnlyList<KeyValuePair<string, Tensor>> _parameters;
     private readonly Action<string> _log;
+    private readonly DataParallel? _parallel;
 
     private Pretrainer(string runDir, PretrainOptions options, XModModel model, XModTokenizer tokenizer, PretrainingData data, Action<string> log,
-        TrainingLoopOptions? loop)
+        TrainingLoopOptions? loop, DataParallel? parallel)
     {
         _runDir = runDir;
+        _parallel = parallel;
         Options = options;
         Model = model;
         Tokenizer = tokenizer;
@@ -58,6 +61,8 @@ public sealed class Pretrainer : IDisposable
                 SeedStream = TrainingLoopOptions.MlmSeedStream,
                 LogEvery = options.LogEvery,
                 SaveEvery = options.SaveEvery,
+                GradientReducer = parallel ?? loop?.GradientReducer,
+                IsLeader = parallel?.IsLeader ?? loop?.IsLeader ?? true,
             });
         Model.Training = true;
     }
@@ -97,9 +102,49 @@ public sealed class Pretrainer : IDisposable
 
     /// <summary>Starts a new run in <paramref name="runDir"/> (which must not hold one).</summary>
     /// <param name="loop">Distribution seams and the clock; steps, seed and cadences come from <paramref name="options"/>.</param>
-    public static Pretrainer Start(Corpus corpus, string runDir, PretrainOptions options, Action<string> log, TrainingLoopOptions? loop = null)
+    /// <param name="parallel">This rank's data-parallel group: rank 0 prepares the run's files (vocabulary, token cache, run.json) while the others wait, then every rank takes rank 0's initial weights.</param>
+    public static Pretrainer Start(Corpus corpus, string runDir, PretrainOptions options, Action<string> log, TrainingLoopOptions? loop = null,
+        DataParallel? parallel = null)
     {
         options.Validate();
+        if (parallel is { IsLeader: false })
+        {
+            parallel.Barrier();
+            return Join(corpus, runDir, options, loop, parallel);
+        }
+        var trainer = StartLeader(corpus, runDir, options, log, loop, parallel);
+        if (parallel is not null)
+        {
+            parallel.Barrier();
+            parallel.BroadcastFromLeader(trainer._parameters.Select(kv => kv.Value).ToList());
+        }
+        return trainer;
+    }
+
+    /// <summary>A rank other than 0 joins the run rank 0 has just prepared, reading its files and taking its weights.</summary>
+    private static Pretrainer Join(Corpus corpus, string runDir, PretrainOptions options, TrainingLoopOptions? loop, DataParallel parallel)
+    {
+        var tokenizer = XModTokenizer.Load(Path.Combine(runDir, ModelStore.TokenizerDir));
+        var config = (XModConfig.Preset(options.Preset) with
+        {
+            VocabSize = tokenizer.VocabSize,
+            MaskTokenId = tokenizer.MaskId,
+            Languages = options.Languages,
+            SharedModule = options.Shared,
+        }).Validate();
+        var model = XModModel.Initialize(config, options.Seed);
+        var streams = CorpusTokens.Load(corpus, options.Languages, tokenizer, Path.Combine(runDir, "cache"), heldOut: false, _ => { });
+        var data = new PretrainingData(streams, options.Languages, GlobalBatch(options, parallel), options.SequenceLength, options.Alpha, options.Seed);
+        var trainer = new Pretrainer(runDir, options, model, tokenizer, data, _ => { }, loop, parallel);
+        parallel.BroadcastFromLeader(trainer._parameters.Select(kv => kv.Value).ToList());
+        return trainer;
+    }
+
+    /// <summary>Each rank builds the whole global batch (cheap: token copies) and trains on its own rows of it.</summary>
+    private static int GlobalBatch(PretrainOptions options, DataParallel? parallel) => options.BatchSize * (parallel?.WorldSize ?? 1);
+
+    private static Pretrainer StartLeader(Corpus corpus, string runDir, PretrainOptions options, Action<string> log, TrainingLoopOptions? loop, DataParallel? parallel)
+    {
         if (File.Exists(Path.Combine(runDir, RunFile)))
         {
             throw new XModException($"{runDir} already holds a run: resume it (--resume) or choose another --out");
@@ -127,20 +172,30 @@ public sealed class Pretrainer : IDisposable
         }).Validate();
         var model = XModModel.Initialize(config, options.Seed);
         var streams = CorpusTokens.Load(corpus, options.Languages, tokenizer, Path.Combine(runDir, "cache"), heldOut: false, log);
-        var data = new PretrainingData(streams, options.Languages, options.BatchSize, options.SequenceLength, options.Alpha, options.Seed);
+        var data = new PretrainingData(streams, options.Languages, GlobalBatch(options, parallel), options.SequenceLength, options.Alpha, options.Seed);
         AtomicFile.WriteAllText(Path.Combine(runDir, RunFile),
             JsonSerializer.Serialize(new RunInfo(Path.GetFullPath(corpus.Directory), options, DateTimeOffset.UtcNow), s_json) + "\n");
-        return new Pretrainer(runDir, options, model, tokenizer, data, log, loop);
+        return new Pretrainer(runDir, options, model, tokenizer, data, log, loop, parallel);
     }
 
     /// <summary>
     /// Resumes from the newest checkpoint (or the named one, "step-000200"). Only options that do
     /// not change what has been computed can be overridden: the number of steps (extending the
-    /// decay), and the log and checkpoint intervals.
+    /// decay), the log and checkpoint intervals, and the batch per rank (for another world size).
     /// </summary>
+    /// <remarks>
+    /// Data-parallel: every rank loads the same checkpoint, so the ranks start identical without a
+    /// broadcast (weights, AdamW moments and step count are all in it). The saved data cursors
+    /// count a language's examples consumed by the whole run, not by a rank, so a run resumes with
+    /// any world size: the global batch is then the new world size x --batch.
+    /// </remarks>
     public static Pretrainer Resume(string runDir, Action<string> log, string? checkpoint = null, int? steps = null,
-        int? logEvery = null, int? saveEvery = null, TrainingLoopOptions? loop = null)
+        int? logEvery = null, int? saveEvery = null, TrainingLoopOptions? loop = null, DataParallel? parallel = null, int? batchSize = null)
     {
+        if (parallel is { IsLeader: false })
+        {
+            log = _ => { };
+        }
         var runPath = Path.Combine(runDir, RunFile);
         if (!File.Exists(runPath))
         {
@@ -154,6 +209,8 @@ public sealed class Pretrainer : IDisposable
             WarmupSteps = run.Options.Warmup,
             LogEvery = logEvery ?? run.Options.LogEvery,
             SaveEvery = saveEvery ?? run.Options.SaveEvery,
+            // Per rank: a run resumed on another number of ranks keeps its global batch with N x B = N' x B'.
+            BatchSize = batchSize ?? run.Options.BatchSize,
         };
         options.Validate();
         var name = checkpoint ?? ModelDirectory.LatestCheckpoint(runDir)
@@ -168,8 +225,8 @@ public sealed class Pretrainer : IDisposable
         var tokenizer = XModTokenizer.Load(Path.Combine(runDir, ModelStore.TokenizerDir));
         var model = ModelStore.Load(dir);
         var streams = CorpusTokens.Load(corpus, options.Languages, tokenizer, Path.Combine(runDir, "cache"), heldOut: false, log);
-        var data = new PretrainingData(streams, options.Languages, options.BatchSize, options.SequenceLength, options.Alpha, options.Seed, state.Cursors);
-        var trainer = new Pretrainer(runDir, options, model, tokenizer, data, log, loop);
+        var data = new PretrainingData(streams, options.Languages, GlobalBatch(options, parallel), options.SequenceLength, options.Alpha, options.Seed, state.Cursors);
+        var trainer = new Pretrainer(runDir, options, model, tokenizer, data, log, loop, parallel);
         trainer._loop.Restore(state.Step, TimeSpan.FromSeconds(state.ElapsedSeconds), state.TokensSeen);
         trainer.LoadOptimizer(Path.Combine(dir, OptimizerFile));
         log($"resumed {runDir} at step {state.Step} ({name})");
@@ -188,8 +245,22 @@ public sealed class Pretrainer : IDisposable
     private StepLoss MlmStep(int step)
     {
         var batch = _data.Next(step, Options.MaskProbability, Tokenizer.MaskId, XModTokenizer.Unk + 1, id => Tokenizer.IsSpecial((int)id));
-        var loss = MlmObjective.Loss(Model, batch.InputIds, batch.Labels, batch.BatchSize, batch.Length, batch.Language, Options.BFloat16);
-        return new StepLoss(loss, (long)batch.BatchSize * batch.Length, batch.Language);
+        var tokens = (long)batch.BatchSize * batch.Length;
+        if (_parallel is null)
+        {
+            var loss = MlmObjective.Loss(Model, batch.InputIds, batch.Labels, batch.BatchSize, batch.Length, batch.Language, Options.BFloat16);
+            return new StepLoss(loss, tokens, batch.Language);
+        }
+        // This rank's rows of the global batch. The loss is the mean over the GLOBAL batch's masked
+        // tokens: the sum over this rank's, over the global count, times the world size (the
+        // all-reduce averages), so the mean gradient is exactly the single-process one.
+        var rows = Options.BatchSize;
+        var span = rows * batch.Length;
+        var ids = batch.InputIds.AsSpan(_parallel.Rank * span, span).ToArray();
+        var labels = batch.Labels.AsSpan(_parallel.Rank * span, span).ToArray();
+        var masked = Math.Max(1, MlmObjective.MaskedCount(batch.Labels));
+        var sum = MlmObjective.Loss(Model, ids, labels, rows, batch.Length, batch.Language, Options.BFloat16, XMod.Tensors.F.Reduction.Sum);
+        return new StepLoss(sum.Mul((double)_parallel.WorldSize / masked), tokens, batch.Language);
     }
 
     /// <summary>

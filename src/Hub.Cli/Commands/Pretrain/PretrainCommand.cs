@@ -1,5 +1,6 @@
 using XMod.Runtime.Model;
 using XMod.Training.Corpora;
+using XMod.Training.Distributed;
 using XMod.Training.Pretraining;
 using XModHub.Client;
 using CorpusFiles = XMod.Training.Corpora.Corpus;
@@ -13,11 +14,14 @@ public sealed class PretrainCommand(IReporter reporter)
     /// <paramref name="saveEvery"/> are non-null when given on the command line; a resume honours them.
     /// Cancelled, it finishes the step, saves a checkpoint and says how to continue.
     /// </summary>
-    public int Run(string corpusDir, string runDir, bool resume, PretrainOptions options, int? steps, int? logEvery, int? saveEvery, CancellationToken cancel)
+    public int Run(string corpusDir, string runDir, bool resume, PretrainOptions options, int? steps, int? logEvery, int? saveEvery, CancellationToken cancel,
+        int? batch = null)
     {
+        // One rank of a data-parallel run when torchrun's variables are set (--nproc sets them).
+        using var parallel = DataParallel.FromEnvironment();
         using var trainer = resume
-            ? Pretrainer.Resume(runDir, reporter.Info, steps: steps, logEvery: logEvery, saveEvery: saveEvery)
-            : Start(corpusDir, runDir, options);
+            ? Pretrainer.Resume(runDir, reporter.Info, steps: steps, logEvery: logEvery, saveEvery: saveEvery, parallel: parallel, batchSize: batch)
+            : Start(corpusDir, runDir, options, parallel);
         var o = trainer.Options;
         var c = trainer.Model.Config;
         reporter.Info($"{(o.Shared ? "SHARED" : "X-MOD")} {o.Preset}: {c.NumLayers} x {c.HiddenSize}, bottleneck {c.BottleneckSize}, vocabulary {c.VocabSize}, " +
@@ -44,9 +48,12 @@ public sealed class PretrainCommand(IReporter reporter)
         return 0;
     }
 
-    private Pretrainer Start(string corpusDir, string runDir, PretrainOptions options)
+    /// <summary>--nproc N: this same command as N local ranks; the first rank to fail ends the others.</summary>
+    public int Launch(int ranks, CancellationToken cancel) => LocalLauncher.RunSelf(ranks, reporter.Error, cancel);
+
+    private Pretrainer Start(string corpusDir, string runDir, PretrainOptions options, DataParallel? parallel)
     {
         var corpus = CorpusFiles.Open(corpusDir);
-        return Pretrainer.Start(corpus, runDir, options with { Languages = corpus.SelectLanguages(options.Languages) }, reporter.Info);
+        return Pretrainer.Start(corpus, runDir, options with { Languages = corpus.SelectLanguages(options.Languages) }, reporter.Info, parallel: parallel);
     }
 }
