@@ -117,7 +117,7 @@ public sealed class DataParallelTests(ManPageCorpus corpus) : IClassFixture<ManP
         var args = new List<string>
         {
             Path.Combine(AppContext.BaseDirectory, "XMod.Training.DataParallelWorker.dll"),
-            mode, corpus.Directory, run,
+            mode, corpus.Corpus.Directory, run,
             steps.ToString(CultureInfo.InvariantCulture), stopAt.ToString(CultureInfo.InvariantCulture),
             batch.ToString(CultureInfo.InvariantCulture), output,
         };
