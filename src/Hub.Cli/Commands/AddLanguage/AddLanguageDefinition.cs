@@ -35,57 +35,51 @@ public static class AddLanguageDefinition
     public static readonly Option<bool> BFloat16 = new("--bf16") { Description = "Mixed precision (bfloat16 autocast)" };
     public static readonly Option<string> Version = new("--version") { Description = "Package version (SemVer)", DefaultValueFactory = _ => "1.0.0" };
     public static readonly Option<string?> TrunkId = new("--trunk-id") { Description = "The id the trunk is published under (default: its package id, or the run's name)" };
+    public static readonly Option<string?> Name = new("--name") { Description = "English name of a language the catalogue lacks (with --script and --family)" };
+    public static readonly Option<string?> Script = new("--script") { Description = "ISO 15924 script of a language the catalogue lacks (Latn, Cyrl, ...)" };
+    public static readonly Option<string?> Family = new("--family") { Description = "Family of a language the catalogue lacks (\"Niger-Congo > Bantu\")" };
+    public static readonly Option<bool> Force = new("--force") { Description = "Replace an existing --out directory" };
 
     public static Command Create(IReporter reporter)
     {
         var command = new Command("add-language", "Add a language to a frozen trunk: its vocabulary, embeddings and modules, trained with MLM");
         command.Arguments.Add(Id);
-        foreach (var o in new Option[] { CorpusOption, Trunk, Out, Vocab, ReuseVocab, Steps, Batch, Seq, Lr, Seed, BFloat16, Version, TrunkId })
+        foreach (var o in new Option[] { CorpusOption, Trunk, Out, Vocab, ReuseVocab, Steps, Batch, Seq, Lr, Seed, BFloat16, Version, TrunkId, Name, Script, Family, Force })
         {
             command.Options.Add(o);
         }
         command.SetAction((p, cancel) =>
         {
             var id = p.GetValue(Id)!;
-            var language = LanguageCatalog.Find(id)?.Code ?? (id.StartsWith("lang-", StringComparison.Ordinal) ? id[5..] : id);
-            var (lines, source) = ReadCorpus(p.GetValue(CorpusOption)!, language);
-            var outDir = p.GetValue(Out) ?? Path.Combine("modules", id.StartsWith("lang-", StringComparison.Ordinal) ? id : "lang-" + id);
+            var options = new AddLanguageOptions
+            {
+                Language = id,
+                Name = p.GetValue(Name),
+                Script = p.GetValue(Script),
+                Family = p.GetValue(Family),
+                Force = p.GetValue(Force),
+                VocabSize = p.GetValue(Vocab),
+                ReuseVocabulary = p.GetValue(ReuseVocab),
+                Steps = p.GetValue(Steps),
+                BatchSize = p.GetValue(Batch),
+                SequenceLength = p.GetValue(Seq),
+                LearningRate = p.GetValue(Lr),
+                Seed = p.GetValue(Seed),
+                BFloat16 = p.GetValue(BFloat16),
+                Version = p.GetValue(Version)!,
+                TrunkId = p.GetValue(TrunkId),
+            }.Validate();
+            var language = options.Describe().Code;
+            var text = LanguageText.Read(p.GetValue(CorpusOption)!, language, options.HeldOutPercent);
+            var outDir = p.GetValue(Out) ?? Path.Combine("modules", AddLanguageOptions.PackageId(options.Describe()));
             using var onCancel = cancel.Register(() => reporter.Warn("stopping; nothing will be written"));
             {
-                var result = LanguageExtender.Run(ModelDirectory.Resolve(p.GetValue(Trunk)!), lines, source, outDir, new AddLanguageOptions
-                {
-                    Language = language,
-                    VocabSize = p.GetValue(Vocab),
-                    ReuseVocabulary = p.GetValue(ReuseVocab),
-                    Steps = p.GetValue(Steps),
-                    BatchSize = p.GetValue(Batch),
-                    SequenceLength = p.GetValue(Seq),
-                    LearningRate = p.GetValue(Lr),
-                    Seed = p.GetValue(Seed),
-                    BFloat16 = p.GetValue(BFloat16),
-                    Version = p.GetValue(Version)!,
-                    TrunkId = p.GetValue(TrunkId),
-                }, reporter.Info, pr => reporter.Info(
+                var result = LanguageExtender.Run(ModelDirectory.Resolve(p.GetValue(Trunk)!), text, outDir, options, reporter.Info, pr => reporter.Info(
                     $"step {pr.Step,6}/{pr.TotalSteps}  loss {pr.Loss,7:F4}  {pr.TokensPerSecond / 1000,6:F1}k tok/s  elapsed {PretrainDefinition.Duration(pr.Elapsed)}  ETA {PretrainDefinition.Duration(pr.Remaining)}"), cancel);
-                reporter.Success($"added {result.Language}: {result.TrainableParameters:N0} parameters trained ({100.0 * result.TrainableParameters / result.TotalParameters:F1}% of the model), held-out perplexity {result.HeldOutPerplexity:F2}, written to {result.Directory}");
+                reporter.Success($"added {result.Language}: {result.TrainableParameters:N0} parameters trained ({100.0 * result.TrainableParameters / result.TotalParameters:F1}% of the model), {(result.HeldOutPerplexity is { } ppl ? $"held-out perplexity {ppl:F2}" : "no held-out perplexity (nothing held out)")}, written to {result.Directory}");
                 return Task.FromResult(0);
             }
         });
         return command;
-    }
-
-    /// <summary>A text file, or a corpus directory's paragraphs (train and held-out) of the language.</summary>
-    internal static (IReadOnlyList<string> Lines, string Source) ReadCorpus(string path, string language)
-    {
-        if (Directory.Exists(path))
-        {
-            var corpus = CorpusFiles.Open(path);
-            return ([.. corpus.Train(language), .. corpus.HeldOut(language)], $"{path} ({language})");
-        }
-        if (!File.Exists(path))
-        {
-            throw new XModException($"--corpus {path} does not exist");
-        }
-        return (File.ReadAllLines(path), Path.GetFileName(path));
     }
 }

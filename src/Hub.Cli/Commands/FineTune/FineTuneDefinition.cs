@@ -12,6 +12,7 @@ using XMod.Training.Pretraining;
 using XMod.Training.AddLanguage;
 using XMod.Training.FineTuning;
 using XMod.Training.Loop;
+using XMod.Training.Checks;
 using XModHub.Cli;
 
 namespace XModHub.Cli.Commands.FineTune;
@@ -34,6 +35,7 @@ public static class FineTuneDefinition
     public static readonly Option<int> Batch = new("--batch") { Description = "Examples per batch", DefaultValueFactory = _ => 16 };
     public static readonly Option<int> MaxLength = new("--max-length") { Description = "Tokens per example at most", DefaultValueFactory = _ => 128 };
     public static readonly Option<string> Name = new("--name") { Description = "Task name (package id task-<name>)", DefaultValueFactory = _ => "task" };
+    public static readonly Option<bool> Force = new("--force") { Description = "Replace an existing --out directory" };
     public static readonly Option<string> Model = new("--model") { Description = "Task model directory", Required = true };
     public static readonly Option<string[]> Modules = new("--module") { Description = "Language module directories to load (languages added after pre-training)", AllowMultipleArgumentsPerToken = true };
     public static readonly Option<string?> Text = new("--text") { Description = "One input (token classification: words; QA: 'question ||| context')" };
@@ -43,7 +45,7 @@ public static class FineTuneDefinition
     public static IEnumerable<Command> Create(IReporter reporter)
     {
         var finetune = new Command("finetune", "Fine-tune the shared encoder and a task head in one language (embeddings and language modules stay frozen)");
-        foreach (var o in new Option[] { Trunk, Task, Train, Lang, Out, Labels, Epochs, Lr, Batch, MaxLength, Name })
+        foreach (var o in new Option[] { Trunk, Task, Train, Lang, Out, Labels, Epochs, Lr, Batch, MaxLength, Name, Force })
         {
             finetune.Options.Add(o);
         }
@@ -56,6 +58,7 @@ public static class FineTuneDefinition
                 Kind = kind, Labels = labels, Language = p.GetValue(Lang)!, Epochs = p.GetValue(Epochs), LearningRate = p.GetValue(Lr),
                 BatchSize = p.GetValue(Batch), MaxLength = p.GetValue(MaxLength), Name = p.GetValue(Name)!,
             }.Validate();
+            InputChecks.Output(p.GetValue(Out)!, p.GetValue(Force));
             using var loaded = LoadedModel.Open(p.GetValue(Trunk)!);
             using var model = FineTuner.Train(loaded, examples, options, reporter.Info, pr => reporter.Info($"step {pr.Step,5}/{pr.TotalSteps}  loss {pr.Loss:F4}  ETA {Pretrain.PretrainDefinition.Duration(pr.Remaining)}"), cancel);
             var metrics = new Dictionary<string, double> { ["train_examples"] = examples.Count };

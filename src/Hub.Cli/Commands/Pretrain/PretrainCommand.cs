@@ -49,22 +49,12 @@ public sealed class PretrainCommand(IReporter reporter)
                 return 130;
             }
             reporter.Success($"done: {o.Steps} steps; model in {ModelDirectory.Resolve(runDir)}");
-            reporter.Info($"next: xmod-hub evaluate --model {runDir} --corpus {corpusDir}   |   xmod-hub fill-mask --model {runDir} --lang {o.Languages[0]} --text \"... <mask> ...\"");
+            reporter.Info($"next: xmod-hub evaluate --model {runDir} --corpus {trainer.CorpusDirectory}   |   xmod-hub fill-mask --model {runDir} --lang {o.Languages[0]} --text \"... <mask> ...\"");
             return 0;
         }
     }
 
-    private Pretrainer Start(string corpusDir, string runDir, PretrainOptions options)
-    {
-        var corpus = CorpusFiles.Open(corpusDir);
-        var languages = options.Languages.Count == 0
-            ? corpus.Languages
-            : options.Languages.Select(l => LanguageCatalog.Find(l)?.Code ?? l).ToList();
-        var missing = languages.Where(l => !corpus.Languages.Contains(l)).ToList();
-        if (missing.Count > 0)
-        {
-            throw new XModException($"the corpus at {corpusDir} has no {string.Join(", ", missing)}; it has {string.Join(", ", corpus.Languages)}");
-        }
-        return Pretrainer.Start(corpus, runDir, options with { Languages = languages }, reporter.Info);
-    }
+    // Pretrainer.Start resolves the languages against the corpus (any form; none = all of them).
+    private Pretrainer Start(string corpusDir, string runDir, PretrainOptions options) =>
+        Pretrainer.Start(CorpusFiles.Open(corpusDir), runDir, options, reporter.Info);
 }
