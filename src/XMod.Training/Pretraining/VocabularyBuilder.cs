@@ -43,7 +43,7 @@ public static class VocabularyBuilder
                         w.WriteLine(line);
                         written += Encoding.UTF8.GetByteCount(line) + 1;
                     }
-                    log($"vocabulary sample {i + 1}/{languages.Count}: {languages[i]} {written / 1e6:F2} MB of {sizes[i] / 1e6:F2} MB ({written / Math.Max(1, sampleBytes) * 100.0:F1}% of the sample)");
+                    log($"vocabulary sample {i + 1}/{languages.Count}: {languages[i]} {written / 1e6:F2} MB from its {sizes[i] / 1e6:F2} MB of text ({100.0 * written / Math.Max(1, sampleBytes):F1}% of the sample)");
                 }
             }
             log($"training a {vocabSize}-piece SentencePiece vocabulary on {new FileInfo(sample).Length / 1e6:F1} MB sampled from {languages.Count} languages");
