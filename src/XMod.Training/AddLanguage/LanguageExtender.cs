@@ -7,14 +7,16 @@ using XMod.Packaging;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Languages;
 using XMod.Packaging.Manifests;
+using XMod.Packaging.Nupkg;
 using XMod.Training.Corpora;
+using XMod.Training.Checks;
 using XMod.Runtime.Model;
 using XMod.Tensors;
 using XMod.Runtime.Tokenization;
 
 namespace XMod.Training.AddLanguage;
 
-public sealed record AddLanguageOptions
+public sealed partial record AddLanguageOptions
 {
     /// <summary>The new language (X-MOD code, BCP-47 or ISO 639-3).</summary>
     public required string Language { get; init; }
@@ -47,6 +49,18 @@ public sealed record AddLanguageOptions
     public bool BFloat16 { get; init; }
     public int LogEvery { get; init; } = 20;
 
+    /// <summary>English name of a language the catalogue lacks (with <see cref="Script"/> and <see cref="Family"/>).</summary>
+    public string? Name { get; init; }
+
+    /// <summary>ISO 15924 script code (Latn, Cyrl, ...) of a language the catalogue lacks.</summary>
+    public string? Script { get; init; }
+
+    /// <summary>Language family of a language the catalogue lacks ("Niger-Congo > Bantu").</summary>
+    public string? Family { get; init; }
+
+    /// <summary>Replace an existing output directory (without it, one that holds anything is refused before training).</summary>
+    public bool Force { get; init; }
+
     /// <summary>Checks every value a user can set; the message names the option and the value.</summary>
     public AddLanguageOptions Validate()
     {
@@ -54,6 +68,9 @@ public sealed record AddLanguageOptions
         {
             throw new XModException("no language given to add");
         }
+        InputChecks.Version(Version);
+        var d = Describe();
+        InputChecks.PackageId(PackageId(d), $"language {d.Code}");
         if (VocabSize is { } v)
         {
             OptionCheck.AtLeast(v, 100, "--vocab");
@@ -73,11 +90,55 @@ public sealed record AddLanguageOptions
 
     /// <summary>Trunk package id written to the manifest (default: the trunk directory's name).</summary>
     public string? TrunkId { get; init; }
+
+    /// <summary>
+    /// The language as the package describes it: the catalogue's entry (any form the resolver
+    /// takes), or, for a language the catalogue lacks, the code with --name, --script and --family.
+    /// </summary>
+    public LanguageDescription Describe()
+    {
+        if (LanguageResolver.TryResolveKnown(Language) is { } info)
+        {
+            return new LanguageDescription(info.Code, info.Bcp47, info.Iso6393, info.EnglishName, info.Autonym, info.Script, info.Family);
+        }
+        if (Name is null && Script is null && Family is null)
+        {
+            LanguageResolver.ResolveKnown(Language); // throws: unknown (or ambiguous), with the way out
+        }
+        var typed = Language.Trim();
+        var code = (typed.StartsWith("lang-", StringComparison.OrdinalIgnoreCase) ? typed[5..] : typed).Replace('-', '_');
+        if (!UnknownCode().IsMatch(code))
+        {
+            throw new XModException($"'{typed}' is not a language code: give an ISO 639 code (yo, yor) optionally with a region (yo_NG)");
+        }
+        var name = Text(Name, "--name");
+        var family = Text(Family, "--family");
+        if (Script is null || !ScriptCode().IsMatch(Script))
+        {
+            throw new XModException($"--script '{Script}' is not an ISO 15924 script code (like Latn, Cyrl, Arab)");
+        }
+        var primary = code.Split('_')[0].ToLowerInvariant();
+        return new LanguageDescription(code, code.Replace('_', '-'), primary.Length == 3 ? primary : "und", name, name, Script, family);
+
+        static string Text(string? value, string option) =>
+            string.IsNullOrWhiteSpace(value) || value.Length > 100 || value.Any(char.IsControl)
+                ? throw new XModException($"{option} must be given for a language the catalogue lacks (up to 100 printable characters)")
+                : value.Trim();
+    }
+
+    /// <summary>The id a language package is published under: lang- and the primary subtag (lang-yo).</summary>
+    public static string PackageId(LanguageDescription d) => "lang-" + d.Bcp47.ToLowerInvariant().Split('-')[0];
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z]{2,3}(_[A-Za-z0-9]{2,8})?$")]
+    private static partial System.Text.RegularExpressions.Regex UnknownCode();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Z][a-z]{3}$")]
+    private static partial System.Text.RegularExpressions.Regex ScriptCode();
 }
 
 public sealed record AddLanguageResult(
     string Directory, string Language, long TrainableParameters, long TotalParameters, int CopiedEmbeddingRows, int VocabSize,
-    double HeldOutPerplexity, double SecondsTraining, long PeakRssBytes, long CorpusBytes);
+    double? HeldOutPerplexity, double SecondsTraining, long PeakRssBytes, long CorpusBytes);
 
 /// <summary>
 /// Adds a language to a frozen trunk (paper section 3): a new SentencePiece vocabulary (or the
@@ -96,13 +157,25 @@ public static class LanguageExtender
 {
     public const string ModuleFile = ModelFiles.LanguageModule;
 
+    /// <summary>Adds a language from unsplit text: <see cref="AddLanguageOptions.HeldOutPercent"/>% of it is held out by hash and not trained on.</summary>
     public static AddLanguageResult Run(string trunkDir, IReadOnlyList<string> corpusLines, string corpusSource, string outDir,
+        AddLanguageOptions options, Action<string> log, Action<TrainingProgress>? progress = null, CancellationToken cancel = default,
+        TrainingLoopOptions? loop = null) =>
+        Run(trunkDir, LanguageText.ByHash(corpusLines, corpusSource, options.Validate().HeldOutPercent), outDir, options, log, progress, cancel, loop);
+
+    /// <summary>
+    /// Adds a language. Every input is checked before any work (options, language, version,
+    /// the ids publish will use, the output directory); the held-out perplexity is measured on
+    /// <see cref="LanguageText.HeldOut"/> only, and not written when that is empty.
+    /// </summary>
+    public static AddLanguageResult Run(string trunkDir, LanguageText text, string outDir,
         AddLanguageOptions options, Action<string> log, Action<TrainingProgress>? progress = null, CancellationToken cancel = default,
         TrainingLoopOptions? loop = null)
     {
         options.Validate();
-        var info = LanguageCatalog.Find(options.Language);
-        var code = info?.Code ?? options.Language;
+        var description = options.Describe();
+        var code = description.Code;
+        InputChecks.Output(outDir, options.Force);
         var trunkConfig = XModConfig.Load(Path.Combine(trunkDir, ModelStore.ConfigFile));
         if (trunkConfig.Languages.Contains(code))
         {
@@ -112,22 +185,25 @@ public static class LanguageExtender
         {
             throw new XModException("a SHARED trunk extends to a language by learning new embeddings only (paper 4.1): --reuse-vocab leaves nothing to learn");
         }
+        var trunkId = InputChecks.PackageId(options.TrunkId ?? DefaultTrunkId(trunkDir), "the trunk (--trunk-id)");
+        var packageId = AddLanguageOptions.PackageId(description);
+        InputChecks.PackageId(PackageIds.Qualified(trunkId, packageId), $"the module {packageId} for {trunkId}");
         var trunkSha = ModelDirectory.TrunkSha256(trunkDir);
 
-        // Deterministic split of the language's text, as corpus build does it.
-        var lines = corpusLines.Select(l => l.Trim()).Where(l => l.Length > 0).Distinct(StringComparer.Ordinal).ToList();
-        var train = lines.Where(l => !CorpusBuilder.IsHeldOut(CorpusBuilder.Hash(l), options.HeldOutPercent)).ToList();
-        var heldOut = lines.Where(l => CorpusBuilder.IsHeldOut(CorpusBuilder.Hash(l), options.HeldOutPercent)).ToList();
+        var train = text.Train;
+        var heldOut = text.HeldOut;
         if (train.Count == 0)
         {
             throw new XModException($"the corpus for {code} has no text to train on");
         }
+        var corpusBytes = text.Bytes;
+        var corpusSource = text.Source;
+        log($"adding {code} to {trunkDir}: {train.Count} training and {heldOut.Count} held-out paragraphs ({corpusBytes / 1e6:F2} MB); held out: {text.HeldOutSource}");
         if (heldOut.Count == 0)
         {
-            heldOut = [train[^1]]; // tiny corpora: evaluate on one training paragraph rather than nothing
+            log($"warning: no text of {code} could be held out ({text.HeldOutSource} is empty), so no held-out perplexity will be measured or published; " +
+                "give more text, or a corpus directory with a held-out split");
         }
-        var corpusBytes = lines.Sum(l => (long)Encoding.UTF8.GetByteCount(l) + 1);
-        log($"adding {code} to {trunkDir}: {train.Count} training and {heldOut.Count} held-out paragraphs ({corpusBytes / 1e6:F2} MB)");
 
         var work = Directory.CreateTempSubdirectory("xmod-add-language-").FullName;
         try
@@ -186,8 +262,11 @@ public static class LanguageExtender
             log($"training {trainableCount:N0} of {totalParameters:N0} parameters ({100.0 * trainableCount / totalParameters:F1}%); the trunk is frozen");
 
             var (seconds, peakRss) = Train(model, tokenizer, code, train, trainable, options, progress, cancel, loop);
-            var perplexity = HeldOutPerplexity(model, tokenizer, code, heldOut, options);
-            log($"held-out perplexity of {code}: {perplexity:F2}");
+            double? perplexity = heldOut.Count == 0 ? null : HeldOutPerplexity(model, tokenizer, code, heldOut, options);
+            if (perplexity is { } ppl)
+            {
+                log($"held-out perplexity of {code}: {ppl:F2} on {heldOut.Count} paragraphs never trained on");
+            }
 
             // The package directory, written completely before it replaces anything.
             var staging = Path.Combine(work, "package");
@@ -204,9 +283,6 @@ public static class LanguageExtender
             {
                 tokenizer.Save(Path.Combine(staging, ModelStore.TokenizerDir));
             }
-            var description = info is null
-                ? new LanguageDescription(code, code, code, code, code, "Zyyy", "unknown")
-                : new LanguageDescription(info.Code, info.Bcp47, info.Iso6393, info.EnglishName, info.Autonym, info.Script, info.Family);
             var inv = CultureInfo.InvariantCulture;
             var provenance = new Dictionary<string, string>
             {
@@ -225,13 +301,17 @@ public static class LanguageExtender
                 ["created"] = DateTimeOffset.UtcNow.ToString("O", inv),
                 ["tool"] = "xmod-hub " + typeof(LanguageExtender).Assembly.GetName().Version,
             };
-            var trunkId = options.TrunkId ?? DefaultTrunkId(trunkDir);
-            var metrics = new Dictionary<string, double> { ["heldout_perplexity"] = perplexity };
+            provenance["heldout"] = heldOut.Count == 0 ? "none: nothing could be held out" : text.HeldOutSource;
+            var metrics = new Dictionary<string, double>();
+            if (perplexity is { } measured)
+            {
+                metrics["heldout_perplexity"] = measured;
+            }
             File.WriteAllText(Path.Combine(staging, "README.md"), ModelCard(description, trunkId, trunkSha, provenance, perplexity));
             new PackageManifest
             {
                 Kind = PackageKind.Language,
-                Id = "lang-" + description.Bcp47.ToLowerInvariant().Split('-')[0],
+                Id = packageId,
                 Version = options.Version,
                 Description = $"{description.EnglishName} ({description.Autonym}) for the X-MOD trunk {trunkId}",
                 Trunk = new TrunkReference(trunkId, "*", trunkSha),
@@ -355,7 +435,7 @@ public static class LanguageExtender
     }
 
     /// <summary>sha256 of a trunk's weights: what a language module is bound to.</summary>
-    private static string ModelCard(LanguageDescription l, string trunkId, string trunkSha, IReadOnlyDictionary<string, string> p, double perplexity) => $"""
+    private static string ModelCard(LanguageDescription l, string trunkId, string trunkSha, IReadOnlyDictionary<string, string> p, double? perplexity) => $"""
         # {l.EnglishName} ({l.Autonym}) for {trunkId}
 
         A language module for the X-MOD trunk `{trunkId}` (weights sha256 `{trunkSha}`), added after
@@ -369,7 +449,7 @@ public static class LanguageExtender
         | vocabulary | {p["vocabulary"]} |
         | training | {p["steps"]} steps, batch {p["batch_size"]} x {p["sequence_length"]}, peak learning rate {p["learning_rate"]}, seed {p["seed"]} |
         | trainable parameters | {p["trainable_parameters"]} |
-        | held-out MLM perplexity | {perplexity.ToString("F2", CultureInfo.InvariantCulture)} (15% masking, fixed masks) |
+        | held-out MLM perplexity | {(perplexity is { } v ? $"{v.ToString("F2", CultureInfo.InvariantCulture)} (15% masking, fixed masks) on {p["heldout"]}, never trained on" : "not measured: no text could be held out")} |
         | created | {p["created"]} with {p["tool"]} |
 
         Load it into a running model with the trunk it was built for; a module built for another trunk is refused.

@@ -1,29 +1,66 @@
+using System.Text;
 using XMod.Packaging.Languages;
 using XMod.Training.Corpora;
 
 namespace XMod.Training.AddLanguage;
 
-/// <summary>What add-language is given: a language id in any form, and its text as a file or a corpus.</summary>
-public static class LanguageText
+/// <summary>
+/// A new language's text, split so that held-out text is never training text: the held-out
+/// perplexity a module publishes is measured on paragraphs it was not trained on, or not at all.
+/// </summary>
+/// <param name="Train">Paragraphs to train on.</param>
+/// <param name="HeldOut">Paragraphs to evaluate on; none of them is in <paramref name="Train"/>. Empty when nothing could be held out.</param>
+/// <param name="Source">Where the text came from (the model card's corpus line).</param>
+/// <param name="HeldOutSource">How the held-out paragraphs were chosen.</param>
+public sealed record LanguageText(IReadOnlyList<string> Train, IReadOnlyList<string> HeldOut, string Source, string HeldOutSource)
 {
-    /// <summary>lang-yo, yo, yor or yo_NG -> the X-MOD code when the catalogue knows it, else the bare id.</summary>
-    public static string LanguageCode(string id) => LanguageCatalog.Find(id)?.Code ?? (id.StartsWith("lang-", StringComparison.Ordinal) ? id[5..] : id);
-
-    /// <summary>modules/lang-{id} for an id given with or without the lang- prefix.</summary>
-    public static string DefaultModuleDir(string id) => Path.Combine("modules", id.StartsWith("lang-", StringComparison.Ordinal) ? id : "lang-" + id);
-
-    /// <summary>A text file (one paragraph per line), or a corpus directory's paragraphs (train and held-out) of the language.</summary>
-    public static (IReadOnlyList<string> Lines, string Source) Read(string path, string language)
+    /// <summary>
+    /// Reads --corpus: a corpus directory (its split for <paramref name="language"/>), a file
+    /// with a sibling heldout.txt (corpus build's DIR/LANG/train.txt layout), or any other file,
+    /// of which <paramref name="heldOutPercent"/>% of the paragraphs are held out by hash.
+    /// </summary>
+    public static LanguageText Read(string path, string language, int heldOutPercent)
     {
         if (Directory.Exists(path))
         {
             var corpus = Corpus.Open(path);
-            return ([.. corpus.Train(language), .. corpus.HeldOut(language)], $"{path} ({language})");
+            var code = LanguageResolver.Resolve(language, corpus.Languages, $"the corpus at {path}");
+            return Split(corpus.Train(code), corpus.HeldOut(code), $"{path} ({code})", $"the corpus's held-out split ({corpus.HeldOutFile(code)})");
         }
         if (!File.Exists(path))
         {
-            throw new XModException($"--corpus {path} does not exist");
+            throw new XModException($"--corpus {path} does not exist: give a text file (one paragraph per line) or a corpus directory");
         }
-        return (File.ReadAllLines(path), Path.GetFileName(path));
+        var lines = File.ReadAllLines(path, Encoding.UTF8);
+        var sibling = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "heldout.txt");
+        if (Path.GetFileName(path) == "train.txt" && File.Exists(sibling))
+        {
+            return Split(lines, File.ReadAllLines(sibling, Encoding.UTF8), Path.GetFileName(path), $"the sibling {sibling}");
+        }
+        return ByHash(lines, Path.GetFileName(path), heldOutPercent);
     }
+
+    /// <summary>Holds out <paramref name="percent"/>% of the paragraphs by hash (as corpus build does); the rest is trained on.</summary>
+    public static LanguageText ByHash(IReadOnlyList<string> lines, string source, int percent)
+    {
+        var clean = Clean(lines);
+        return new LanguageText(
+            clean.Where(l => !CorpusBuilder.IsHeldOut(CorpusBuilder.Hash(l), percent)).ToList(),
+            clean.Where(l => CorpusBuilder.IsHeldOut(CorpusBuilder.Hash(l), percent)).ToList(),
+            source, $"{percent}% of the paragraphs, chosen by hash");
+    }
+
+    /// <summary>A given split; a held-out paragraph that also occurs in the training text is dropped from the held-out side.</summary>
+    public static LanguageText Split(IEnumerable<string> train, IEnumerable<string> heldOut, string source, string heldOutSource)
+    {
+        var t = Clean(train);
+        var seen = new HashSet<string>(t, StringComparer.Ordinal);
+        return new LanguageText(t, Clean(heldOut).Where(l => !seen.Contains(l)).ToList(), source, heldOutSource);
+    }
+
+    /// <summary>Bytes of text (UTF-8, a newline per paragraph), training and held-out.</summary>
+    public long Bytes => Train.Concat(HeldOut).Sum(l => (long)Encoding.UTF8.GetByteCount(l) + 1);
+
+    private static List<string> Clean(IEnumerable<string> lines) =>
+        lines.Select(l => l.Trim()).Where(l => l.Length > 0).Distinct(StringComparer.Ordinal).ToList();
 }

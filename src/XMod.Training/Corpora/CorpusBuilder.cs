@@ -31,6 +31,25 @@ public sealed record CorpusOptions
 
     /// <summary>Where fetched source packages are cached.</summary>
     public required string SourceCache { get; init; }
+
+    /// <summary>--max-mb in bytes: 0 (all the text) or more; a negative or non-finite cap is refused.</summary>
+    public static long MegabytesToBytes(double megabytes) =>
+        double.IsFinite(megabytes) && megabytes >= 0 && megabytes <= long.MaxValue / 1e6
+            ? (long)(megabytes * 1_000_000)
+            : throw new XModException($"--max-mb must be 0 (all the text) or a positive number of megabytes (got {megabytes.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
+
+    /// <summary>Checks every value a user can set; the message names the option and the value.</summary>
+    public CorpusOptions Validate()
+    {
+        if (MaxTrainBytes < 0)
+        {
+            throw new XModException($"--max-mb must be 0 (all the text) or more (got {MaxTrainBytes / 1e6:G})");
+        }
+        OptionCheck.AtLeast(HeldOutPercent, 1, "--heldout-percent");
+        OptionCheck.AtMost(HeldOutPercent, 50, "--heldout-percent");
+        OptionCheck.AtLeast(MinParagraphChars, 1, "min_paragraph_chars");
+        return this;
+    }
 }
 
 /// <summary>
@@ -43,8 +62,16 @@ public static class CorpusBuilder
 {
     public const string UdhrVersion = "6.0.0";
 
+    /// <summary>Fewer held-out paragraphs than this make a perplexity too noisy to compare; corpus build says so.</summary>
+    public const int FewHeldOutParagraphs = 20;
+
     public static CorpusManifest Build(IReadOnlyList<LanguageInfo> languages, string outDir, CorpusOptions options, Action<string> log)
     {
+        options.Validate();
+        if (File.Exists(outDir))
+        {
+            throw new XModException($"--out {outDir} is a file; give a directory for the corpus");
+        }
         if (options.UseManPages)
         {
             SystemPackages.EnsureDebian(languages.Where(l => l.ManPages is not null).Select(l => l.ManPages!).Distinct().ToList(), log);
@@ -79,6 +106,10 @@ public static class CorpusBuilder
             var s = WriteLanguage(lang.Code, sources, paragraphs, Path.Combine(outDir, lang.Code), options);
             stats.Add(s);
             log($"{lang.Code,-6} {lang.EnglishName,-22} train {s.TrainParagraphs,6} paragraphs {s.TrainBytes / 1e6,6:F2} MB   held-out {s.HeldOutParagraphs,5} {s.HeldOutBytes / 1e6,5:F2} MB   duplicates removed {s.DuplicatesRemoved}");
+            if (HeldOutWarning(s) is { } warning)
+            {
+                log(warning);
+            }
         }
 
         // Languages built earlier into the same directory stay listed.
@@ -181,6 +212,14 @@ public static class CorpusBuilder
         }
         return (double)letters / text.Length;
     }
+
+    /// <summary>The warning for a language whose held-out split is empty or too small to evaluate on, or null.</summary>
+    public static string? HeldOutWarning(CorpusLanguageStats s) => s.HeldOutParagraphs switch
+    {
+        0 => $"warning: {s.Code} has no held-out text ({s.TrainParagraphs} paragraphs in all): it cannot be evaluated; give it more text or a larger --heldout-percent",
+        < FewHeldOutParagraphs => $"warning: {s.Code} has only {s.HeldOutParagraphs} held-out paragraphs: its perplexity will be noisy; give it more text or a larger --heldout-percent",
+        _ => null,
+    };
 
     /// <summary>A paragraph's stable hash: it decides the split and the (deterministic) order.</summary>
     public static ulong Hash(string text) => BinaryPrimitives.ReadUInt64LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes(text)));

@@ -10,6 +10,8 @@ using XMod.Runtime.Tokenization;
 using XMod.Runtime.Scoring;
 using XMod.Runtime.Tasks;
 using XMod.Training.Loop;
+using XMod.Training.Checks;
+using XMod.Packaging.Languages;
 
 namespace XMod.Training.FineTuning;
 
@@ -43,6 +45,8 @@ public sealed record FineTuneOptions
         {
             throw new XModException("--lang must name the language of the training data");
         }
+        InputChecks.Version(Version);
+        InputChecks.PackageId("task-" + Name, "--name");
         OptionCheck.AtLeast(Epochs, 1, "--epochs");
         OptionCheck.AtLeast(BatchSize, 1, "--batch");
         OptionCheck.AtLeast(MaxLength, 8, "--max-length");
@@ -70,10 +74,8 @@ public static class FineTuner
             throw new XModException("no training examples");
         }
         var model = loaded.Model;
-        if (!model.Languages.Contains(o.Language))
-        {
-            throw new XModException($"the trunk has no '{o.Language}' to fine-tune in (it has {string.Join(", ", model.Languages)})");
-        }
+        // Any form of the language (de, deu, de-DE, lang-de) names the trunk's code; an ambiguous one lists the choices.
+        o = o with { Language = LanguageResolver.Resolve(o.Language, model.Languages.ToList(), "the trunk") };
         var tokenizer = loaded.TokenizerFor(o.Language);
         var encoded = examples.Select(e => TaskEncoder.Encode(o.Kind, e, tokenizer, Math.Min(o.MaxLength, model.Config.MaxSequenceLength))).ToList();
 

@@ -11,6 +11,7 @@ using XMod.Runtime.Model;
 using XMod.Tensors.Optim;
 using XMod.Tensors;
 using XMod.Runtime.Tokenization;
+using XMod.Packaging.Languages;
 
 namespace XMod.Training.Pretraining;
 
@@ -41,11 +42,15 @@ public sealed class Pretrainer : IDisposable
     private readonly IReadOnlyList<KeyValuePair<string, Tensor>> _parameters;
     private readonly Action<string> _log;
     private readonly DataParallel? _parallel;
+    /// <summary>RUN/train.log; null on ranks other than 0, which write nothing.</summary>
+    private readonly RunLog? _runLog;
 
-    private Pretrainer(string runDir, PretrainOptions options, XModModel model, XModTokenizer tokenizer, PretrainingData data, Action<string> log,
-        TrainingLoopOptions? loop, DataParallel? parallel)
+    private Pretrainer(string runDir, string corpusDir, PretrainOptions options, XModModel model, XModTokenizer tokenizer, PretrainingData data,
+        RunLog? runLog, Action<string> log, TrainingLoopOptions? loop, DataParallel? parallel)
     {
         _runDir = runDir;
+        CorpusDirectory = corpusDir;
+        _runLog = runLog;
         _parallel = parallel;
         Options = options;
         Model = model;
@@ -74,6 +79,12 @@ public sealed class Pretrainer : IDisposable
 
     public PretrainOptions Options { get; }
 
+    /// <summary>The corpus the run trains on (as run.json records it; what "evaluate --corpus" wants).</summary>
+    public string CorpusDirectory { get; }
+
+    /// <summary>RUN/train.log.</summary>
+    public string? LogFile => _runLog?.Path;
+
     public XModModel Model { get; }
 
     public XModTokenizer Tokenizer { get; }
@@ -100,12 +111,19 @@ public sealed class Pretrainer : IDisposable
 
     // ---- starting and resuming ----------------------------------------------------------------
 
-    /// <summary>Starts a new run in <paramref name="runDir"/> (which must not hold one).</summary>
+    /// <summary>
+    /// Starts a new run in <paramref name="runDir"/>. A directory that holds a run with a
+    /// checkpoint is refused (resume it instead); one whose run stopped before its first
+    /// checkpoint is started again, keeping its vocabulary when it was trained for the same text
+    /// and settings. Languages may be given in any form the corpus's codes resolve from; none
+    /// means all of the corpus's.
+    /// </summary>
     /// <param name="loop">Distribution seams and the clock; steps, seed and cadences come from <paramref name="options"/>.</param>
     /// <param name="parallel">This rank's data-parallel group: rank 0 prepares the run's files (vocabulary, token cache, run.json) while the others wait, then every rank takes rank 0's initial weights.</param>
     public static Pretrainer Start(Corpus corpus, string runDir, PretrainOptions options, Action<string> log, TrainingLoopOptions? loop = null,
         DataParallel? parallel = null)
     {
+        options = options with { Languages = ResolveLanguages(corpus, options.Languages) };
         options.Validate();
         if (parallel is { IsLeader: false })
         {
@@ -135,7 +153,7 @@ public sealed class Pretrainer : IDisposable
         var model = XModModel.Initialize(config, options.Seed);
         var streams = CorpusTokens.Load(corpus, options.Languages, tokenizer, Path.Combine(runDir, "cache"), heldOut: false, _ => { });
         var data = new PretrainingData(streams, options.Languages, GlobalBatch(options, parallel), options.SequenceLength, options.Alpha, options.Seed);
-        var trainer = new Pretrainer(runDir, options, model, tokenizer, data, _ => { }, loop, parallel);
+        var trainer = new Pretrainer(runDir, Path.GetFullPath(corpus.Directory), options, model, tokenizer, data, null, _ => { }, loop, parallel);
         parallel.BroadcastFromLeader(trainer._parameters.Select(kv => kv.Value).ToList());
         return trainer;
     }
@@ -145,9 +163,15 @@ public sealed class Pretrainer : IDisposable
 
     private static Pretrainer StartLeader(Corpus corpus, string runDir, PretrainOptions options, Action<string> log, TrainingLoopOptions? loop, DataParallel? parallel)
     {
-        if (File.Exists(Path.Combine(runDir, RunFile)))
+        if (File.Exists(runDir))
         {
-            throw new XModException($"{runDir} already holds a run: resume it (--resume) or choose another --out");
+            throw new XModException($"--out {runDir} is a file; give a directory for the run");
+        }
+        var runPath = Path.Combine(runDir, RunFile);
+        var restart = File.Exists(runPath);
+        if (restart && ModelDirectory.LatestCheckpoint(runDir) is { } latest)
+        {
+            throw new XModException($"{runDir} already holds a run with a checkpoint ({latest}): resume it (--resume) or choose another --out");
         }
         foreach (var l in options.Languages)
         {
@@ -158,8 +182,23 @@ public sealed class Pretrainer : IDisposable
         {
             throw new XModException($"sequence length {options.SequenceLength} exceeds the {options.Preset} preset's maximum of {preset.MaxSequenceLength}");
         }
-        Directory.CreateDirectory(runDir);
+        var corpusDir = Path.GetFullPath(corpus.Directory);
         var tokenizerDir = Path.Combine(runDir, ModelStore.TokenizerDir);
+        var previous = restart ? TryReadRun(runPath) : null;
+        Directory.CreateDirectory(runDir);
+        var runLog = new RunLog(runDir);
+        log = runLog.Tee(log);
+        if (restart)
+        {
+            log($"starting {runDir} again: its earlier run stopped before its first checkpoint");
+        }
+        // A vocabulary left by an earlier attempt is kept only when it was trained on the same text with the same settings.
+        if (Directory.Exists(tokenizerDir) && !(previous is { } p && SameVocabulary(p, corpusDir, options)))
+        {
+            Directory.Delete(tokenizerDir, recursive: true);
+        }
+        // run.json first: a run stopped anywhere before its first checkpoint can be started again.
+        AtomicFile.WriteAllText(runPath, JsonSerializer.Serialize(new RunInfo(corpusDir, options, DateTimeOffset.UtcNow), s_json) + "\n");
         var tokenizer = File.Exists(Path.Combine(tokenizerDir, XModTokenizer.MetadataFile))
             ? XModTokenizer.Load(tokenizerDir)
             : VocabularyBuilder.Train(corpus, options.Languages, options.VocabSize, options.Alpha, options.VocabSampleBytes, tokenizerDir, log);
@@ -173,10 +212,30 @@ public sealed class Pretrainer : IDisposable
         var model = XModModel.Initialize(config, options.Seed);
         var streams = CorpusTokens.Load(corpus, options.Languages, tokenizer, Path.Combine(runDir, "cache"), heldOut: false, log);
         var data = new PretrainingData(streams, options.Languages, GlobalBatch(options, parallel), options.SequenceLength, options.Alpha, options.Seed);
-        AtomicFile.WriteAllText(Path.Combine(runDir, RunFile),
-            JsonSerializer.Serialize(new RunInfo(Path.GetFullPath(corpus.Directory), options, DateTimeOffset.UtcNow), s_json) + "\n");
-        return new Pretrainer(runDir, options, model, tokenizer, data, log, loop, parallel);
+        return new Pretrainer(runDir, corpusDir, options, model, tokenizer, data, runLog, log, loop, parallel);
     }
+
+    /// <summary>The corpus's codes for what the user typed (de, deu, de-DE, lang-de); none given means every language of the corpus.</summary>
+    public static IReadOnlyList<string> ResolveLanguages(Corpus corpus, IReadOnlyList<string> languages) =>
+        languages.Count == 0
+            ? corpus.Languages
+            : languages.Select(l => LanguageResolver.Resolve(l, corpus.Languages, $"the corpus at {corpus.Directory}")).Distinct().ToList();
+
+    private static RunInfo? TryReadRun(string runPath)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RunInfo>(File.ReadAllText(runPath), s_json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool SameVocabulary(RunInfo previous, string corpusDir, PretrainOptions options) =>
+        previous.Corpus == corpusDir && previous.Options.Languages.SequenceEqual(options.Languages) && previous.Options.VocabSize == options.VocabSize
+        && previous.Options.Alpha.Equals(options.Alpha) && previous.Options.VocabSampleBytes == options.VocabSampleBytes;
 
     /// <summary>
     /// Resumes from the newest checkpoint (or the named one, "step-000200"). Only options that do
@@ -221,12 +280,18 @@ public sealed class Pretrainer : IDisposable
         {
             throw new XModException($"--steps must be at least the {state.Step} steps {name} has done (got {options.Steps})");
         }
+        if (state.Step == options.Steps)
+        {
+            throw new XModException($"{runDir} is already complete: all {state.Step} steps are done; to train further, resume with a larger --steps");
+        }
+        var runLog = parallel is { IsLeader: false } ? null : new RunLog(runDir);
+        log = runLog?.Tee(log) ?? log;
         var corpus = Corpus.Open(run.Corpus);
         var tokenizer = XModTokenizer.Load(Path.Combine(runDir, ModelStore.TokenizerDir));
         var model = ModelStore.Load(dir);
         var streams = CorpusTokens.Load(corpus, options.Languages, tokenizer, Path.Combine(runDir, "cache"), heldOut: false, log);
         var data = new PretrainingData(streams, options.Languages, GlobalBatch(options, parallel), options.SequenceLength, options.Alpha, options.Seed, state.Cursors);
-        var trainer = new Pretrainer(runDir, options, model, tokenizer, data, log, loop, parallel);
+        var trainer = new Pretrainer(runDir, Path.GetFullPath(run.Corpus), options, model, tokenizer, data, runLog, log, loop, parallel);
         trainer._loop.Restore(state.Step, TimeSpan.FromSeconds(state.ElapsedSeconds), state.TokensSeen);
         trainer.LoadOptimizer(Path.Combine(dir, OptimizerFile));
         log($"resumed {runDir} at step {state.Step} ({name})");
@@ -269,8 +334,24 @@ public sealed class Pretrainer : IDisposable
     /// <see cref="OperationCanceledException"/>; on divergence it throws <see cref="XModException"/>
     /// and leaves the last checkpoint as it was.
     /// </summary>
-    public void Run(CancellationToken cancel, Action<TrainingProgress>? progress = null) =>
-        _loop.Run(MlmStep, cancel, progress, () => SaveCheckpoint());
+    public void Run(CancellationToken cancel, Action<TrainingProgress>? progress = null)
+    {
+        _runLog?.Write($"training steps {Step + 1}..{Options.Steps}");
+        try
+        {
+            _loop.Run(MlmStep, cancel, p =>
+            {
+                _runLog?.Write(RunLog.Format(p));
+                progress?.Invoke(p);
+            }, () => SaveCheckpoint());
+            _runLog?.Write($"done: {Step} steps");
+        }
+        catch (Exception e) when (e is OperationCanceledException or XModException)
+        {
+            _runLog?.Write(e.Message);
+            throw;
+        }
+    }
 
     // ---- checkpoints ----------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ using XMod.Tensors;
 using XMod.Runtime.Model;
 using XMod.Runtime.Scoring;
 using XMod.Training.Loop;
+using System.Diagnostics;
 using System.Text;
 using XMod.Training.Corpora;
 using XMod.Runtime.Tokenization;
@@ -42,6 +43,7 @@ public static class VocabularyBuilder
                         w.WriteLine(line);
                         written += Encoding.UTF8.GetByteCount(line) + 1;
                     }
+                    log($"vocabulary sample {i + 1}/{languages.Count}: {languages[i]} {written / 1e6:F2} MB from its {sizes[i] / 1e6:F2} MB of text ({100.0 * written / Math.Max(1, sampleBytes):F1}% of the sample)");
                 }
             }
             log($"training a {vocabSize}-piece SentencePiece vocabulary on {new FileInfo(sample).Length / 1e6:F1} MB sampled from {languages.Count} languages");
@@ -62,6 +64,9 @@ public static class VocabularyBuilder
     {
         Directory.CreateDirectory(outDir);
         var prefix = Path.Combine(outDir, "sentencepiece");
+        var started = Stopwatch.GetTimestamp();
+        log($"training a {vocabSize}-piece vocabulary on {new FileInfo(textFile).Length / 1e6:F2} MB of text");
+        // SentencePiece's own log lines are captured by the wrapper and dropped: the console shows ours only.
         SentencePieceTrainer.Train([textFile], prefix, new SentencePieceOptions
         {
             VocabSize = vocabSize,
@@ -73,7 +78,7 @@ public static class VocabularyBuilder
         File.Delete(prefix + ".vocab");
         var tokenizer = XModTokenizer.FromModel(SentencePieceModel.Load(prefix + ".model"), TokenIdScheme.Native, "sentencepiece.model");
         tokenizer.Save(outDir); // sentencepiece.model (the file just trained) plus its id scheme
-        log($"vocabulary: {tokenizer.Spm.VocabSize} pieces");
+        log($"vocabulary: {tokenizer.Spm.VocabSize} pieces, trained in {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
         return tokenizer;
     }
 }

@@ -20,22 +20,29 @@ public static class AddLanguageDefinition
     public static readonly Option<bool> BFloat16 = new("--bf16") { Description = "Mixed precision (bfloat16 autocast)" };
     public static readonly Option<string> Version = new("--version") { Description = "Package version (SemVer)", DefaultValueFactory = _ => "1.0.0" };
     public static readonly Option<string?> TrunkId = new("--trunk-id") { Description = "The id the trunk is published under (default: its package id, or the run's name)" };
+    public static readonly Option<string?> Name = new("--name") { Description = "English name of a language the catalogue lacks (with --script and --family)" };
+    public static readonly Option<string?> Script = new("--script") { Description = "ISO 15924 script of a language the catalogue lacks (Latn, Cyrl, ...)" };
+    public static readonly Option<string?> Family = new("--family") { Description = "Family of a language the catalogue lacks (\"Niger-Congo > Bantu\")" };
+    public static readonly Option<bool> Force = new("--force") { Description = "Replace an existing --out directory" };
 
     public static Command Create(IServiceProvider services)
     {
         var command = new Command("add-language", "Add a language to a frozen trunk: its vocabulary, embeddings and modules, trained with MLM")
         {
-            Id, CorpusOption, Trunk, Out, Vocab, ReuseVocab, Steps, Batch, Seq, Lr, Seed, BFloat16, Version, TrunkId,
+            Id, CorpusOption, Trunk, Out, Vocab, ReuseVocab, Steps, Batch, Seq, Lr, Seed, BFloat16, Version, TrunkId, Name, Script, Family, Force,
         };
         command.Action = CliAction.For<AddLanguageCommand>(services, (c, p, cancel) =>
             c.Run(p.GetValue(Id)!, p.GetValue(CorpusOption)!, p.GetValue(Trunk)!, p.GetValue(Out), Options(p), cancel), CliAction.SavingStopGrace);
         return command;
     }
 
-    /// <summary>The training options; Language is filled in by the command from the id.</summary>
     private static AddLanguageOptions Options(ParseResult p) => new()
     {
-        Language = "",
+        Language = p.GetValue(Id)!,
+        Name = p.GetValue(Name),
+        Script = p.GetValue(Script),
+        Family = p.GetValue(Family),
+        Force = p.GetValue(Force),
         VocabSize = p.GetValue(Vocab),
         ReuseVocabulary = p.GetValue(ReuseVocab),
         Steps = p.GetValue(Steps),

@@ -17,7 +17,7 @@ public sealed class CorpusBuildCommand(IReporter reporter, CliPaths paths)
         reporter.Info($"building corpora for {languages.Count} languages into {outDir}");
         var manifest = CorpusBuilder.Build(languages, outDir, new CorpusOptions
         {
-            MaxTrainBytes = (long)(maxMb * 1_000_000),
+            MaxTrainBytes = CorpusOptions.MegabytesToBytes(maxMb),
             HeldOutPercent = heldOutPercent,
             UseManPages = manPages,
             UseUdhr = udhr,

@@ -1,5 +1,6 @@
 using XMod.Runtime.Model;
 using XMod.Runtime.Tasks;
+using XMod.Training.Checks;
 using XMod.Training.FineTuning;
 using XModHub.Client;
 
@@ -7,11 +8,12 @@ namespace XModHub.Cli.Commands.FineTune;
 
 public sealed class FineTuneCommand(IReporter reporter)
 {
-    public int Run(string trunk, string task, string trainFile, string? labelList, string outDir, FineTuneOptions options, CancellationToken cancel = default)
+    public int Run(string trunk, string task, string trainFile, string? labelList, string outDir, FineTuneOptions options, CancellationToken cancel = default, bool force = false)
     {
         var kind = TaskDataFile.ParseKind(task);
         var (examples, labels) = TaskDataFile.Read(trainFile, kind, labelList);
-        options = (options with { Kind = kind, Labels = labels }).Validate(); // every number checked before the model loads
+        options = (options with { Kind = kind, Labels = labels }).Validate(); // every input checked before the model loads
+        InputChecks.Output(outDir, force);
         using var loaded = LoadedModel.Open(trunk);
         TaskModel model;
         try

@@ -17,15 +17,16 @@ public static class FineTuneDefinition
     public static readonly Option<int> Batch = new("--batch") { Description = "Examples per batch", DefaultValueFactory = _ => 16 };
     public static readonly Option<int> MaxLength = new("--max-length") { Description = "Tokens per example at most", DefaultValueFactory = _ => 128 };
     public static readonly Option<string> Name = new("--name") { Description = "Task name (package id task-<name>)", DefaultValueFactory = _ => "task" };
+    public static readonly Option<bool> Force = new("--force") { Description = "Replace an existing --out directory" };
 
     public static Command Create(IServiceProvider services)
     {
         var command = new Command("finetune", "Fine-tune the shared encoder and a task head in one language (embeddings and language modules stay frozen)")
         {
-            Trunk, Task, Train, Lang, Out, Labels, Epochs, Lr, Batch, MaxLength, Name,
+            Trunk, Task, Train, Lang, Out, Labels, Epochs, Lr, Batch, MaxLength, Name, Force,
         };
         command.Action = CliAction.For<FineTuneCommand>(services, (c, p, cancel) =>
-            c.Run(p.GetValue(Trunk)!, p.GetValue(Task)!, p.GetValue(Train)!, p.GetValue(Labels), p.GetValue(Out)!, Options(p), cancel), CliAction.SavingStopGrace);
+            c.Run(p.GetValue(Trunk)!, p.GetValue(Task)!, p.GetValue(Train)!, p.GetValue(Labels), p.GetValue(Out)!, Options(p), cancel, p.GetValue(Force)), CliAction.SavingStopGrace);
         return command;
     }
 

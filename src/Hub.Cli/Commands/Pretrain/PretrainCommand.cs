@@ -44,7 +44,7 @@ public sealed class PretrainCommand(IReporter reporter)
             }
         }
         reporter.Success($"done: {o.Steps} steps; model in {ModelDirectory.Resolve(runDir)}");
-        reporter.Info($"next: xmod-hub evaluate --model {runDir} --corpus {corpusDir}   |   xmod-hub fill-mask --model {runDir} --lang {o.Languages[0]} --text \"... <mask> ...\"");
+        reporter.Info($"next: xmod-hub evaluate --model {runDir} --corpus {trainer.CorpusDirectory}   |   xmod-hub fill-mask --model {runDir} --lang {o.Languages[0]} --text \"... <mask> ...\"");
         return 0;
     }
 
@@ -53,7 +53,7 @@ public sealed class PretrainCommand(IReporter reporter)
 
     private Pretrainer Start(string corpusDir, string runDir, PretrainOptions options, DataParallel? parallel)
     {
-        var corpus = CorpusFiles.Open(corpusDir);
-        return Pretrainer.Start(corpus, runDir, options with { Languages = corpus.SelectLanguages(options.Languages) }, reporter.Info, parallel: parallel);
+        // Pretrainer.Start resolves the languages against the corpus (any form; none = all of them).
+        return Pretrainer.Start(CorpusFiles.Open(corpusDir), runDir, options, reporter.Info, parallel: parallel);
     }
 }
