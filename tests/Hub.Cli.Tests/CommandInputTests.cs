@@ -86,14 +86,15 @@ public sealed class CommandInputTests : IDisposable
     [Fact]
     public void AddLanguageResolvesIdsAndReadsItsText()
     {
-        Assert.Equal("yo_NG", LanguageText.LanguageCode("lang-yo"));
-        Assert.Equal("yo_NG", LanguageText.LanguageCode("yor"));
-        Assert.Equal("xx", LanguageText.LanguageCode("lang-xx"));
-        Assert.Equal(Path.Combine("modules", "lang-yo"), LanguageText.DefaultModuleDir("yo"));
-        Assert.Equal(Path.Combine("modules", "lang-yo"), LanguageText.DefaultModuleDir("lang-yo"));
-        var (lines, source) = LanguageText.Read(Write("yo.txt", "a", "b"), "yo_NG");
-        Assert.Equal(["a", "b"], lines);
-        Assert.Equal("yo.txt", source);
-        Assert.Throws<XModException>(() => LanguageText.Read(Path.Combine(_dir, "none"), "yo_NG"));
+        var yo = new AddLanguageOptions { Language = "lang-yo" };
+        Assert.Equal("yo_NG", yo.Describe().Code);
+        Assert.Equal("yo_NG", (yo with { Language = "yor" }).Describe().Code);
+        Assert.Equal("lang-yo", AddLanguageOptions.PackageId(yo.Describe()));
+        Assert.Equal("lang-yo", AddLanguageOptions.PackageId((yo with { Language = "yo" }).Describe()));
+        var text = LanguageText.Read(Write("yo.txt", "a", "b"), "yo_NG", 5);
+        Assert.Equal(["a", "b"], text.Train.Concat(text.HeldOut).Order(StringComparer.Ordinal));
+        Assert.Empty(text.Train.Intersect(text.HeldOut));
+        Assert.Equal("yo.txt", text.Source);
+        Assert.Throws<XModException>(() => LanguageText.Read(Path.Combine(_dir, "none"), "yo_NG", 5));
     }
 }

@@ -54,7 +54,7 @@ public sealed class HonestNumbersTests(LoopFixture fixture) : IClassFixture<Loop
     [Fact]
     public void ACorpusDirectoryGivesItsOwnSplitForAnyFormOfTheLanguage()
     {
-        var text = LanguageText.Read(fixture.Corpus.Directory, "deu", 5);
+        var text = LanguageText.Read(fixture.Corpus.Corpus.Directory, "deu", 5);
         Assert.Equal(fixture.Corpus.Corpus.HeldOut("de_DE").Count, text.HeldOut.Count);
         Assert.Empty(text.Train.Intersect(text.HeldOut));
     }

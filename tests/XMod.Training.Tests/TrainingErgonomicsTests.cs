@@ -63,7 +63,7 @@ public sealed class TrainingErgonomicsTests(LoopFixture fixture) : IClassFixture
         using (var trainer = Pretrainer.Start(fixture.Corpus.Corpus, run, TrainingLoopTests.Nano(2) with { LogEvery = 1 }, log.Add))
         {
             trainer.Run(CancellationToken.None);
-            Assert.Equal(Path.GetFullPath(fixture.Corpus.Directory), trainer.CorpusDirectory);
+            Assert.Equal(Path.GetFullPath(fixture.Corpus.Corpus.Directory), trainer.CorpusDirectory);
         }
         // Progress while the vocabulary is trained and the text tokenised: a line per language.
         foreach (var lang in new[] { "en_XX", "de_DE", "fr_XX" })

@@ -40,9 +40,9 @@ public static class AddedStudy
                 var moduleDir = Path.Combine(ws.Directory, "added", lang);
                 if (!File.Exists(Path.Combine(moduleDir, "xmod.json")))
                 {
-                    // Train and held-out text both: add-language splits them again by the corpus's own hash rule.
-                    LanguageExtender.Run(without, [.. corpus.Train(lang), .. corpus.HeldOut(lang)], "study corpus", moduleDir, new AddLanguageOptions
+                    LanguageExtender.Run(without, LanguageText.Split(corpus.Train(lang), corpus.HeldOut(lang), "study corpus", "the study corpus's held-out split"), moduleDir, new AddLanguageOptions
                     {
+                        Force = true, // a module left by an interrupted study is trained again
                         Language = lang, VocabularyFrom = ws.TokenizerDir, Steps = s.StepsPerLanguage, BatchSize = s.BatchSize,
                         SequenceLength = s.SequenceLength, LearningRate = s.PeakLearningRate, Seed = seed, LogEvery = Math.Max(1, s.StepsPerLanguage / 5),
                     }, log, cancel: cancel);
