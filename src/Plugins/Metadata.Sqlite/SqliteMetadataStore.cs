@@ -116,8 +116,9 @@ public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IMetada
         var args = new List<(string, object)>();
         if (!string.IsNullOrWhiteSpace(q.Text))
         {
-            where.Add("(lower_id LIKE $t OR description LIKE $t OR tags LIKE $t OR english_name LIKE $t OR autonym LIKE $t OR bcp47 LIKE $t OR iso639_3 LIKE $t OR language_code LIKE $t)");
-            args.Add(("$t", "%" + q.Text.Trim().ToLowerInvariant().Replace("%", "").Replace("_", "\\_") + "%"));
+            // ESCAPE: without it '\_' is a backslash and any character, and de_DE finds nothing.
+            where.Add("(" + string.Join(" OR ", "lower_id description tags english_name autonym bcp47 iso639_3 language_code".Split(' ').Select(c => c + " LIKE $t ESCAPE '\\'")) + ")");
+            args.Add(("$t", "%" + q.Text.Trim().ToLowerInvariant().Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%"));
         }
         if (q.Kind is { } kind)
         {
@@ -181,6 +182,33 @@ public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IMetada
     {
         await using var c = await OpenAsync(cancel);
         using var cmd = Command(c, null, "INSERT OR IGNORE INTO owners (lower_id, owner) VALUES ($id, $o)", ("$id", id.ToLowerInvariant()), ("$o", owner));
+        return await cmd.ExecuteNonQueryAsync(cancel) > 0;
+    }
+
+    public async Task<bool> RemoveOwnerAsync(string id, string owner, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        using var cmd = Command(c, null, "DELETE FROM owners WHERE lower_id = $id AND owner = $o", ("$id", id.ToLowerInvariant()), ("$o", owner));
+        return await cmd.ExecuteNonQueryAsync(cancel) > 0;
+    }
+
+    public async Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        using var cmd = Command(c, null, "SELECT hash, user, scopes, created, name FROM api_keys ORDER BY created");
+        await using var r = await cmd.ExecuteReaderAsync(cancel);
+        var keys = new List<ApiKeyRecord>();
+        while (await r.ReadAsync(cancel))
+        {
+            keys.Add(new ApiKeyRecord(r.GetString(0), r.GetString(1), r.GetString(2).Split(' ', StringSplitOptions.RemoveEmptyEntries), DateTimeOffset.Parse(r.GetString(3), System.Globalization.CultureInfo.InvariantCulture), r.GetString(4)));
+        }
+        return keys;
+    }
+
+    public async Task<bool> DeleteApiKeyAsync(string hash, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        using var cmd = Command(c, null, "DELETE FROM api_keys WHERE hash = $h", ("$h", hash));
         return await cmd.ExecuteNonQueryAsync(cancel) > 0;
     }
 

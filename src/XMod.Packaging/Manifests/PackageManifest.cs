@@ -91,7 +91,15 @@ public sealed record PackageManifest
     {
         foreach (var f in Files)
         {
-            var path = System.IO.Path.Combine(dir, f.Path);
+            string path;
+            try
+            {
+                path = Nupkg.PackagePaths.Combine(dir, f.Path);
+            }
+            catch (PackagingException e)
+            {
+                throw new PackagingException($"{dir}: {FileName} lists a file that is not relative to the package: {e.Message}");
+            }
             if (!File.Exists(path))
             {
                 throw new PackagingException($"{dir}: {f.Path} is listed in {FileName} but missing");

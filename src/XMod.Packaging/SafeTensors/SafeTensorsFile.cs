@@ -141,7 +141,10 @@ public sealed unsafe class SafeTensorsFile : IDisposable
                     }
                     continue;
                 }
-                tensors.Add(prop.Name, ParseEntry(path, prop));
+                if (!tensors.TryAdd(prop.Name, ParseEntry(path, prop)))
+                {
+                    throw new PackagingException($"{path}: tensor '{prop.Name}' appears twice in the header");
+                }
             }
             // Offsets must tile the data area exactly: in bounds, no overlap, no gap.
             long expected = 0;
@@ -190,11 +193,16 @@ public sealed unsafe class SafeTensorsFile : IDisposable
                 throw new PackagingException($"{Where()} has an invalid dimension {d}");
             }
             shape[i++] = v;
-            elements = checked(elements * v);
+            elements = v == 0 || elements <= long.MaxValue / v ? elements * v
+                : throw new PackagingException($"{Where()}: shape [{string.Join(", ", shapeEl.EnumerateArray())}] has more elements than a file can hold (overflow)");
         }
-        var begin = offEl[0].TryGetInt64(out var b) && b >= 0 ? b : throw new PackagingException($"{Where()} has an invalid begin offset");
-        var end = offEl[1].TryGetInt64(out var en) && en >= b ? en : throw new PackagingException($"{Where()} has an invalid end offset");
-        if (end - begin != checked(elements * dtype.Size()))
+        var begin = offEl[0].ValueKind == JsonValueKind.Number && offEl[0].TryGetInt64(out var b) && b >= 0 ? b : throw new PackagingException($"{Where()} has an invalid begin offset {offEl[0]} (a non-negative integer)");
+        var end = offEl[1].ValueKind == JsonValueKind.Number && offEl[1].TryGetInt64(out var en) && en >= b ? en : throw new PackagingException($"{Where()} has an invalid end offset {offEl[1]} (an integer not below begin)");
+        if (elements > long.MaxValue / dtype.Size())
+        {
+            throw new PackagingException($"{Where()}: shape [{string.Join(", ", shape)}] of {dtype} is larger than a file can hold (overflow)");
+        }
+        if (end - begin != elements * dtype.Size())
         {
             throw new PackagingException($"{Where()}: {end - begin} bytes do not hold shape [{string.Join(", ", shape)}] of {dtype}");
         }
