@@ -49,6 +49,10 @@ public static class CliApp
         root.Subcommands.Add(AddLanguageDefinition.Create(reporter));
         root.Subcommands.Add(ServeDefinition.Create(reporter));
         root.Subcommands.Add(QuickstartDefinition.Create(reporter));
+        foreach (var c in new[] { Commands.Keys.KeysDefinition.Create(reporter), Commands.Owners.OwnersDefinition.Create(reporter) }.Concat(Commands.Unlist.UnlistDefinition.Create(reporter)))
+        {
+            root.Subcommands.Add(c);
+        }
         foreach (var c in PackagesDefinition.Create(reporter))
         {
             root.Subcommands.Add(c);
