@@ -259,11 +259,7 @@ public static partial class PackageValidator
     /// <summary>JSON null passes the deserializer for required members and lists: each is named here instead of failing later.</summary>
     private static void CheckPresent(PackageManifest m)
     {
-        string? missing = m.Id is null ? "id" : m.Version is null ? "version" : m.Files is null ? "files (a list of {path, sha256, size})"
-            : m.Metrics is null ? "metrics (an object of numbers)" : m.Provenance is null ? "provenance (an object of strings)"
-            : m.Files.Any(f => f is null || f.Path is null || f.Sha256 is null) ? "files: every entry needs path, sha256 and size"
-            : m.Provenance.Values.Any(v => v is null) ? "provenance: every value is a string" : null;
-        if (missing is not null)
+        if (m.MissingField() is { } missing)
         {
             Fail($"{PackageManifest.FileName}: {missing} is missing or null");
         }
