@@ -120,6 +120,22 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         }
         using (doc)
         {
+            try
+            {
+                return ParseTensors(path, doc, dataLength, dataStart);
+            }
+            catch (InvalidOperationException e)
+            {
+                // JsonDocument accepts invalid UTF-8 inside strings and fails only when a name is read.
+                throw new PackagingException($"{path}: header holds text that is not valid UTF-8 ({e.Message})");
+            }
+        }
+    }
+
+    private static (Dictionary<string, TensorInfo> Tensors, Dictionary<string, string> Metadata, long DataStart) ParseTensors(
+        string path, JsonDocument doc, long dataLength, long dataStart)
+    {
+        {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
                 throw new PackagingException($"{path}: header must be a JSON object");
