@@ -67,7 +67,7 @@ public sealed class PackageCache(string home) : LocalCache(home)
             {
                 if (ReadTrunkReference(check) is { } trunk && TrunkConfig(trunk) is null)
                 {
-                    throw new TrunkMismatchException($"{id} {version} was built for trunk {trunk.Id} with weights sha256 {trunk.Sha256[..12]}…, which is not installed: install that trunk version first");
+                    throw new TrunkMismatchException($"{id} {version} was built for trunk {trunk.Id} with weights sha256 {(trunk.Sha256 is { Length: > 12 } s ? s[..12] + "…" : trunk.Sha256)}, which is not installed: install that trunk version first");
                 }
                 try
                 {
