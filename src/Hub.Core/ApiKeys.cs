@@ -21,5 +21,19 @@ public sealed class ApiKeyService(IMetadataStore store)
     public async Task<ApiKeyRecord?> AuthenticateAsync(string? key, CancellationToken cancel) =>
         string.IsNullOrEmpty(key) ? null : await store.FindApiKeyAsync(Hash(key), cancel);
 
+    /// <summary>A key's public id: the first 16 hex digits of its hash (the key itself is never stored).</summary>
+    public static string IdOf(ApiKeyRecord key) => key.Hash[..16];
+
+    /// <summary>Keys an admin sees all of; anyone else their own.</summary>
+    public async Task<IReadOnlyList<ApiKeyRecord>> ListAsync(ApiKeyRecord caller, CancellationToken cancel) =>
+        (await store.ListApiKeysAsync(cancel)).Where(k => caller.Scopes.Contains(Admin) || k.User == caller.User).ToList();
+
+    /// <summary>Revokes a key by its id: admins any, others their own; false when there is no such key for the caller.</summary>
+    public async Task<bool> RevokeAsync(ApiKeyRecord caller, string id, CancellationToken cancel)
+    {
+        var key = (await ListAsync(caller, cancel)).FirstOrDefault(k => string.Equals(IdOf(k), id, StringComparison.OrdinalIgnoreCase));
+        return key is not null && await store.DeleteApiKeyAsync(key.Hash, cancel);
+    }
+
     public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 }

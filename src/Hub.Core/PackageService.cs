@@ -13,6 +13,21 @@ public enum PushStatus
     Unauthorized,
     Forbidden,
     Conflict,
+    /// <summary>The hub's disk is full (507): nothing was stored.</summary>
+    InsufficientStorage,
+}
+
+/// <summary>Where uploads are spooled while they are checked: under the hub's data directory (swept at start), never /tmp.</summary>
+public sealed record PushOptions(string TempDirectory);
+
+public enum OwnerResult
+{
+    Done,
+    NotFound,
+    Unauthorized,
+    Forbidden,
+    /// <summary>The last owner cannot be removed.</summary>
+    LastOwner,
 }
 
 public sealed record PushOutcome(PushStatus Status, string Message, PackageRecord? Package = null);
@@ -26,7 +41,7 @@ public enum ListingResult
 }
 
 /// <summary>Push, unlist, relist and download, over the providers (an endpoint makes one call here).</summary>
-public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, ApiKeyService keys, PackageLimits limits)
+public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, ApiKeyService keys, PackageLimits limits, PushOptions options)
 {
     public static string BlobPath(string id, string version) =>
         $"packages/{id.ToLowerInvariant()}/{version.ToLowerInvariant()}/{id.ToLowerInvariant()}.{version.ToLowerInvariant()}.nupkg";
@@ -37,20 +52,43 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
     /// </summary>
     public async Task<PushOutcome> PushAsync(Stream upload, string? apiKey, CancellationToken cancel)
     {
+        var (key, refused) = await AuthorizePushAsync(apiKey, cancel);
+        return refused ?? await PushAsync(upload, key!, cancel);
+    }
+
+    /// <summary>Checks the key before anything of the upload is read: the key, or why not.</summary>
+    public async Task<(ApiKeyRecord? Key, PushOutcome? Refused)> AuthorizePushAsync(string? apiKey, CancellationToken cancel)
+    {
         var key = await keys.AuthenticateAsync(apiKey, cancel);
         if (key is null)
         {
-            return new PushOutcome(PushStatus.Unauthorized, apiKey is null ? "an API key is required (X-NuGet-ApiKey)" : "the API key is not valid");
+            return (null, new PushOutcome(PushStatus.Unauthorized, apiKey is null ? "an API key is required (X-NuGet-ApiKey)" : "the API key is not valid"));
         }
         if (!key.Scopes.Contains(ApiKeyService.Push) && !key.Scopes.Contains(ApiKeyService.Admin))
         {
-            return new PushOutcome(PushStatus.Forbidden, "the API key may not push packages");
+            return (null, new PushOutcome(PushStatus.Forbidden, "the API key may not push packages"));
         }
-        var temp = Path.Combine(Path.GetTempPath(), $"xmod-hub-push-{Guid.NewGuid():N}.nupkg");
+        return (key, null);
+    }
+
+    /// <summary>Pushes for an authorized key (see <see cref="AuthorizePushAsync"/>).</summary>
+    public async Task<PushOutcome> PushAsync(Stream upload, ApiKeyRecord key, CancellationToken cancel)
+    {
+        Directory.CreateDirectory(options.TempDirectory);
+        var temp = Path.Combine(options.TempDirectory, $"push-{Guid.NewGuid():N}.nupkg");
+        PackageRecord? record = null;
         try
         {
             await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
-            var copied = await CopyLimitedAsync(upload, file, limits.MaxPackageBytes, cancel);
+            long copied;
+            try
+            {
+                copied = await CopyLimitedAsync(upload, file, limits.MaxPackageBytes, cancel);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException && !IsDiskFull(e))
+            {
+                return new PushOutcome(PushStatus.Invalid, $"the upload could not be read (a malformed multipart body or a broken connection): {e.Message}");
+            }
             if (copied < 0)
             {
                 return new PushOutcome(PushStatus.Invalid, $"the package exceeds the {limits.MaxPackageBytes:N0}-byte limit");
@@ -59,7 +97,7 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
             try
             {
                 var trunkRef = TryReadTrunkReference(file);
-                var trunk = trunkRef is null ? null : await store.FindTrunkAsync(trunkRef.Id, trunkRef.Sha256, cancel);
+                var trunk = trunkRef?.Id is null || trunkRef.Sha256 is null ? null : await store.FindTrunkAsync(trunkRef.Id, trunkRef.Sha256, cancel);
                 var config = trunk?.ConfigJson is { } json ? JsonSerializer.Deserialize<XModConfig>(json) : null;
                 package = PackageValidator.Validate(file, limits, r => trunkRef is not null && r.Id == trunkRef.Id && r.Sha256 == trunkRef.Sha256 ? config : null);
             }
@@ -67,11 +105,21 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
             {
                 return new PushOutcome(PushStatus.Invalid, e.Message);
             }
-            var record = ToRecord(package, file, key.User);
-            var result = await store.AddAsync(record, async ct =>
+            if (await ReservedPrefixAsync(package, key, cancel) is { } reserved)
+            {
+                return new PushOutcome(PushStatus.Forbidden, reserved);
+            }
+            record = ToRecord(package, file, key.User);
+            // A case variant of an existing id keeps the first casing (ids are case-insensitive, as NuGet's).
+            if ((await store.GetVersionsAsync(record.Id, includeUnlisted: true, cancel)).FirstOrDefault() is { } first)
+            {
+                record = record with { Id = first.Id };
+            }
+            var stored = record;
+            var result = await store.AddAsync(stored, async ct =>
             {
                 file.Position = 0;
-                await blobs.PutAsync(BlobPath(record.Id, record.Version), file, overwrite: true, ct);
+                await blobs.PutAsync(BlobPath(stored.Id, stored.Version), file, overwrite: true, ct);
             }, cancel);
             return result switch
             {
@@ -80,10 +128,124 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
                 _ => new PushOutcome(PushStatus.Forbidden, $"{record.Id} belongs to other owners; ask one of them to add you"),
             };
         }
+        catch (IOException e) when (IsDiskFull(e))
+        {
+            // The blob may be in place while the index commit failed: a blob without its row is removed.
+            if (record is not null && await store.GetAsync(record.Id, record.Version, CancellationToken.None) is null)
+            {
+                await TryAsync(() => blobs.DeleteAsync(BlobPath(record.Id, record.Version), CancellationToken.None));
+            }
+            return new PushOutcome(PushStatus.InsufficientStorage, "the hub's disk is full: nothing was stored; try again later (and tell the hub's operator)");
+        }
         finally
         {
             File.Delete(temp);
         }
+    }
+
+    /// <summary>ENOSPC (28) or EDQUOT (122) on Unix, ERROR_DISK_FULL / ERROR_HANDLE_DISK_FULL on Windows.</summary>
+    public static bool IsDiskFull(Exception e) =>
+        e is IOException && ((e.HResult & 0xFFFF) is 28 or 122 or 112 or 39 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase));
+
+    private static async Task TryAsync(Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (IOException)
+        {
+            // Best effort: the sweep at the next start removes what is left.
+        }
+    }
+
+    /// <summary>
+    /// The {trunk}. prefix belongs to the trunk's owners (like NuGet's reserved prefixes): inside it
+    /// anyone may publish a language or task package built for that trunk, but nothing else (a
+    /// trunk named xmod-mini.lang-sw would shadow the language) unless they own the trunk.
+    /// </summary>
+    private async Task<string?> ReservedPrefixAsync(ValidatedPackage package, ApiKeyRecord key, CancellationToken cancel)
+    {
+        for (var dot = package.Id.IndexOf('.'); dot > 0; dot = package.Id.IndexOf('.', dot + 1))
+        {
+            var prefix = package.Id[..dot];
+            var trunk = (await store.GetVersionsAsync(prefix, includeUnlisted: true, cancel)).FirstOrDefault(v => v.Kind == PackageKind.Trunk);
+            if (trunk is null)
+            {
+                continue;
+            }
+            var builtForIt = package.Kind != PackageKind.Trunk && string.Equals(package.Manifest.Trunk?.Id, trunk.Id, StringComparison.OrdinalIgnoreCase);
+            if (!builtForIt && !key.Scopes.Contains(ApiKeyService.Admin) && !(await store.GetOwnersAsync(trunk.Id, cancel)).Contains(key.User))
+            {
+                return $"the prefix '{trunk.Id}.' is reserved to the owners of trunk {trunk.Id}: only its language and task packages are published there by others";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Removes what a crash left in storage: half-copied blobs (*.tmp) and blobs without an index
+    /// row (killed between the copy and the commit). Run at start, before requests are served.
+    /// </summary>
+    public async Task<int> SweepAsync(CancellationToken cancel)
+    {
+        var removed = 0;
+        await foreach (var path in blobs.ListAsync("packages", cancel))
+        {
+            var parts = path.Split('/');
+            var orphan = path.EndsWith(".tmp", StringComparison.Ordinal)
+                || (parts.Length == 4 && path.EndsWith(".nupkg", StringComparison.Ordinal) && await store.GetAsync(parts[1], parts[2], cancel) is null);
+            if (orphan)
+            {
+                await blobs.DeleteAsync(path, cancel);
+                removed++;
+            }
+        }
+        return removed;
+    }
+
+    /// <summary>Who owns an id; null when there is no such package.</summary>
+    public async Task<IReadOnlyList<string>?> OwnersAsync(string id, CancellationToken cancel)
+    {
+        var owners = await store.GetOwnersAsync(id, cancel);
+        return owners.Count == 0 ? null : owners;
+    }
+
+    /// <summary>
+    /// Adds or removes an owner: an owner's key with push scope, or an admin key (an unlist-only key
+    /// may not hand out the package). The last owner stays.
+    /// </summary>
+    public async Task<OwnerResult> ChangeOwnerAsync(string id, string owner, bool add, ApiKeyRecord? caller, CancellationToken cancel)
+    {
+        if (caller is null)
+        {
+            return OwnerResult.Unauthorized;
+        }
+        var owners = await store.GetOwnersAsync(id, cancel);
+        if (owners.Count == 0)
+        {
+            return OwnerResult.NotFound;
+        }
+        var admin = caller.Scopes.Contains(ApiKeyService.Admin);
+        if (!admin && !(owners.Contains(caller.User) && caller.Scopes.Contains(ApiKeyService.Push)))
+        {
+            return OwnerResult.Forbidden;
+        }
+        if (add)
+        {
+            await store.AddOwnerAsync(id, owner, cancel);
+            return OwnerResult.Done;
+        }
+        if (!owners.Contains(owner))
+        {
+            return OwnerResult.NotFound;
+        }
+        if (owners.Count == 1)
+        {
+            return OwnerResult.LastOwner;
+        }
+        await store.RemoveOwnerAsync(id, owner, cancel);
+        return OwnerResult.Done;
     }
 
     /// <summary>Unlists or relists a version: owners with an unlist or push key, or admins.</summary>
@@ -108,8 +270,8 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
         return ListingResult.Done;
     }
 
-    /// <summary>The package file, counting the download; null when there is no such version.</summary>
-    public async Task<Stream?> DownloadAsync(string id, string version, CancellationToken cancel)
+    /// <summary>The package file, counting the download (not for HEAD); null when there is no such version.</summary>
+    public async Task<Stream?> DownloadAsync(string id, string version, CancellationToken cancel, bool count = true)
     {
         var package = await store.GetAsync(id, Normalize(version), cancel);
         if (package is null)
@@ -117,9 +279,16 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
             return null;
         }
         var stream = await blobs.GetAsync(BlobPath(package.Id, package.Version), cancel);
-        if (stream is not null)
+        if (stream is not null && count)
         {
-            await store.AddDownloadAsync(package.Id, package.Version, cancel);
+            try
+            {
+                await store.AddDownloadAsync(package.Id, package.Version, cancel);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A counter is not worth a failed download (a full disk, a locked index): serve the file uncounted.
+            }
         }
         return stream;
     }
@@ -197,7 +366,7 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
             using var s = entry.Open();
             return JsonSerializer.Deserialize<PackageManifest>(s)?.Trunk;
         }
-        catch (Exception e) when (e is InvalidDataException or JsonException or IOException)
+        catch (Exception e) when (e is InvalidDataException or JsonException or IOException or NotSupportedException or ArgumentException)
         {
             return null;
         }

@@ -17,6 +17,9 @@ public interface IBlobStorage
     Task<PutResult> PutAsync(string path, Stream content, bool overwrite, CancellationToken cancel);
 
     Task<bool> DeleteAsync(string path, CancellationToken cancel);
+
+    /// <summary>Every stored path under <paramref name="prefix"/> (for sweeping what a crash left behind).</summary>
+    IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancel);
 }
 
 /// <summary>One package version as the index knows it.</summary>
@@ -105,7 +108,13 @@ public interface IMetadataStore
 
     Task<bool> AddOwnerAsync(string id, string owner, CancellationToken cancel);
 
+    Task<bool> RemoveOwnerAsync(string id, string owner, CancellationToken cancel);
+
     Task AddApiKeyAsync(ApiKeyRecord key, CancellationToken cancel);
 
     Task<ApiKeyRecord?> FindApiKeyAsync(string hash, CancellationToken cancel);
+
+    Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancel);
+
+    Task<bool> DeleteApiKeyAsync(string hash, CancellationToken cancel);
 }

@@ -2,6 +2,10 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Markdig;
+using Markdig.Extensions.GenericAttributes;
+using Markdig.Renderers;
+using Markdig.Syntax;
+using Markdig.Syntax.Inlines;
 using XMod.Packaging.Manifests;
 using XModHub.Core;
 
@@ -14,7 +18,64 @@ namespace XModHub.Server;
 /// </summary>
 internal static class BrowsePage
 {
-    private static readonly MarkdownPipeline s_markdown = new MarkdownPipelineBuilder().UseAdvancedExtensions().DisableHtml().Build();
+    /// <summary>
+    /// Model cards are a stranger's text: no raw HTML, no generic attributes ({onerror=...} would
+    /// become an event handler), and every link or image URL allow-listed (see <see cref="SafeUrl"/>).
+    /// </summary>
+    private static readonly MarkdownPipeline s_markdown = BuildPipeline();
+
+    private static MarkdownPipeline BuildPipeline()
+    {
+        var builder = new MarkdownPipelineBuilder().UseAdvancedExtensions().DisableHtml();
+        builder.Extensions.RemoveAll(e => e is GenericAttributesExtension);
+        return builder.Build();
+    }
+
+    /// <summary>The model card as HTML with every URL checked: unsafe ones are dropped (links keep their text).</summary>
+    internal static string RenderCard(string markdown)
+    {
+        var doc = Markdown.Parse(markdown, s_markdown);
+        foreach (var link in doc.Descendants<LinkInline>())
+        {
+            if (!SafeUrl(link.Url))
+            {
+                link.Url = link.IsImage ? "" : "#";
+            }
+        }
+        foreach (var link in doc.Descendants<AutolinkInline>())
+        {
+            if (!SafeUrl(link.Url))
+            {
+                link.Url = "#";
+            }
+        }
+        using var writer = new StringWriter(CultureInfo.InvariantCulture);
+        var renderer = new HtmlRenderer(writer);
+        s_markdown.Setup(renderer);
+        renderer.Render(doc);
+        writer.Flush();
+        return writer.ToString();
+    }
+
+    /// <summary>
+    /// http(s), mailto and relative URLs only. Browsers ignore whitespace and control characters
+    /// inside a scheme (java&#9;script:), so those are removed before the scheme is read.
+    /// </summary>
+    internal static bool SafeUrl(string? url)
+    {
+        if (string.IsNullOrEmpty(url))
+        {
+            return true;
+        }
+        var compact = new string(url.Where(c => c > ' ' && !char.IsControl(c)).ToArray()).ToLowerInvariant();
+        var colon = compact.IndexOf(':');
+        var firstDelimiter = compact.IndexOfAny(['/', '?', '#']);
+        if (colon < 0 || (firstDelimiter >= 0 && firstDelimiter < colon))
+        {
+            return true; // relative: no scheme
+        }
+        return compact.StartsWith("http:", StringComparison.Ordinal) || compact.StartsWith("https:", StringComparison.Ordinal) || compact.StartsWith("mailto:", StringComparison.Ordinal);
+    }
 
     private static string E(string? s) => WebUtility.HtmlEncode(s ?? "");
 
@@ -85,7 +146,7 @@ internal static class BrowsePage
         }
         html.Append("</tbody></table></section>");
         html.Append("<section class=\"card\" id=\"model-card\"><h2>Model card</h2>");
-        html.Append(p.Readme is { } readme ? Markdown.ToHtml(readme, s_markdown) : "<p>This package has no model card.</p>");
+        html.Append(p.Readme is { } readme ? RenderCard(readme) : "<p>This package has no model card.</p>");
         html.Append("</section></main></body></html>");
         return Results.Content(html.ToString(), "text/html; charset=utf-8");
     }

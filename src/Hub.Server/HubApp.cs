@@ -11,7 +11,8 @@ namespace XModHub.Server;
 /// Builds the hub. Configuration (appsettings, environment XMODHUB__..., or code):
 /// Hub:DataDir (default ./hub-data), Storage:Type (FileSystem) and Storage:Path,
 /// Database:Type (Sqlite) and Database:ConnectionString; defaults put everything under the data
-/// directory, so `xmod-hub serve` needs nothing configured.
+/// directory, so `xmod-hub serve` needs nothing configured. Hub:PublicBaseUrl is the address the
+/// hub advertises in its URLs (default: the bound address; never the request's Host header).
 /// </summary>
 public static class HubApp
 {
@@ -52,12 +53,16 @@ public static class HubApp
         builder.Services.AddSingleton<ApiKeyService>();
         builder.Services.AddSingleton<PackageService>();
         builder.Services.AddSingleton(new HubOptions(dataDir));
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = limits.MaxPackageBytes + (1 << 20));
+        builder.Services.AddSingleton(new PushOptions(Path.Combine(dataDir, "tmp")));
+        builder.Services.AddSingleton(new HubUrls(config["Hub:PublicBaseUrl"]));
+        // Every route takes kilobytes; the push route alone raises its own limit, after the key is checked.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = HubRoutes.JsonBodyLimit);
         var app = builder.Build();
         app.Logger.LogInformation("hub providers: storage {Storage} ({StorageAt}), metadata {Database} ({DatabaseAt})",
             config["Storage:Type"] ?? "FileSystem", Describe(app.Services.GetRequiredService<IBlobStorage>(), config["Storage:Path"]),
             config["Database:Type"] ?? "Sqlite", Describe(app.Services.GetRequiredService<IMetadataStore>(), config["Database:ConnectionString"]));
         app.Services.GetRequiredService<IMetadataStore>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
+        Sweep(app, dataDir);
         HubRoutes.Map(app);
         return app;
     }
@@ -85,12 +90,27 @@ public static class HubApp
         }
         var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
             .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        app.Services.GetRequiredService<HubUrls>().Bound(address);
         return new RunningHub(app, address);
     }
 
     // What a provider says about itself (never a secret), else the setting that locates it.
     private static string? Describe(object provider, string? fallback) =>
         provider.ToString() is { } s && s != provider.GetType().ToString() ? s : fallback;
+
+    /// <summary>What a killed hub left: spooled uploads, half-copied and orphan blobs.</summary>
+    private static void Sweep(WebApplication app, string dataDir)
+    {
+        var tmp = Path.Combine(dataDir, "tmp");
+        if (Directory.Exists(tmp))
+        {
+            foreach (var f in Directory.EnumerateFiles(tmp))
+            {
+                File.Delete(f);
+            }
+        }
+        app.Services.GetRequiredService<PackageService>().SweepAsync(CancellationToken.None).GetAwaiter().GetResult();
+    }
 
     private static void Register(Dictionary<string, Action<IServiceCollection, IConfiguration>> registry, string name, string key,
         IServiceCollection services, IConfiguration section)
@@ -125,3 +145,31 @@ public static class HubApp
 }
 
 public sealed record HubOptions(string DataDir);
+
+/// <summary>
+/// The base of every URL the hub advertises: Hub:PublicBaseUrl when configured, else the address
+/// it is bound to (a wildcard bind advertises localhost). Never the request's Host header, which a
+/// client chooses.
+/// </summary>
+public sealed class HubUrls(string? configured)
+{
+    private string? _bound;
+
+    public void Bound(string address) => _bound ??= address;
+
+    public string Base(IServiceProvider services)
+    {
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return configured.TrimEnd('/');
+        }
+        var address = _bound ?? services.GetService<Microsoft.AspNetCore.Hosting.Server.IServer>()?
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://localhost";
+        var uri = new UriBuilder(address.Replace("://+", "://localhost").Replace("://*", "://localhost"));
+        if (uri.Host is "0.0.0.0" or "[::]" or "::")
+        {
+            uri.Host = "localhost";
+        }
+        return uri.Uri.GetLeftPart(UriPartial.Authority);
+    }
+}

@@ -1,5 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Net.Http.Headers;
 using NuGet.Versioning;
 using XMod.Packaging.Manifests;
 using XModHub.Core;
@@ -9,13 +12,38 @@ namespace XModHub.Server;
 /// <summary>Every route of the hub. Endpoints parse, make one service call and map the result to a status.</summary>
 public static class HubRoutes
 {
+    /// <summary>What every route but the push takes: JSON requests of a few kilobytes.</summary>
+    public const long JsonBodyLimit = 64 << 10;
+
+    private const string PushPath = "/api/v2/package";
+
+    /// <summary>No script anywhere (the pages work without it); inline styles, images from here or https.</summary>
+    private const string ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
     public static void Map(WebApplication app)
     {
+        app.Use(async (context, next) =>
+        {
+            var headers = context.Response.Headers;
+            headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            headers.XContentTypeOptions = "nosniff";
+            headers["Referrer-Policy"] = "no-referrer";
+            // A declared length over the route's limit is refused before anything is read or checked.
+            var push = HttpMethods.IsPut(context.Request.Method) && context.Request.Path.Equals(PushPath, StringComparison.OrdinalIgnoreCase);
+            if (!push && context.Request.ContentLength > JsonBodyLimit)
+            {
+                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                await context.Response.WriteAsync($"this endpoint takes at most {JsonBodyLimit / 1024} KiB");
+                return;
+            }
+            await next(context);
+        });
+
         app.MapGet("/health", () => Results.Ok(new { status = "ok" }));
 
         // ---- NuGet v3 -------------------------------------------------------------------------
         app.MapGet("/v3/index.json", (HttpRequest r) => Results.Json(ServiceIndex(Base(r))));
-        app.MapPut("/api/v2/package", Push).DisableAntiforgery();
+        app.MapPut(PushPath, Push).DisableAntiforgery();
         app.MapDelete("/api/v2/package/{id}/{version}", (string id, string version, HttpRequest r, PackageService s, CancellationToken c) => SetListed(id, version, false, r, s, c));
         app.MapPost("/api/v2/package/{id}/{version}", (string id, string version, HttpRequest r, PackageService s, CancellationToken c) => SetListed(id, version, true, r, s, c));
         app.MapGet("/v3/package/{id}/index.json", async (string id, IMetadataStore store, CancellationToken c) =>
@@ -23,7 +51,7 @@ public static class HubRoutes
             var versions = await store.GetVersionsAsync(id, includeUnlisted: true, c);
             return versions.Count == 0 ? Results.NotFound() : Results.Json(new { versions = versions.Select(v => v.Version.ToLowerInvariant()) });
         });
-        app.MapGet("/v3/package/{id}/{version}/{file}", Content);
+        app.MapMethods("/v3/package/{id}/{version}/{file}", [HttpMethods.Get, HttpMethods.Head], Content);
         app.MapGet("/v3/registration/{id}/index.json", Registration);
         app.MapGet("/v3/search", Search);
         app.MapGet("/v3/autocomplete", Autocomplete);
@@ -33,14 +61,18 @@ public static class HubRoutes
         app.MapGet("/api/packages/{id}", Details);
         app.MapGet("/api/trunks/{id}/{version}/packages", FittingPackages);
         app.MapPost("/api/keys", CreateKey);
+        app.MapGet("/api/keys", ListKeys);
+        app.MapDelete("/api/keys/{keyId}", RevokeKey);
+        app.MapGet("/api/packages/{id}/owners", ListOwners);
         app.MapPost("/api/packages/{id}/owners", AddOwner);
+        app.MapDelete("/api/packages/{id}/owners/{owner}", RemoveOwner);
 
         // ---- pages ----------------------------------------------------------------------------------
         app.MapGet("/", BrowsePage.Index);
         app.MapGet("/packages/{id}", BrowsePage.Package);
     }
 
-    internal static string Base(HttpRequest r) => $"{r.Scheme}://{r.Host}";
+    internal static string Base(HttpRequest r) => r.HttpContext.RequestServices.GetRequiredService<HubUrls>().Base(r.HttpContext.RequestServices);
 
     private static object ServiceIndex(string b)
     {
@@ -48,6 +80,7 @@ public static class HubRoutes
         {
             new Dictionary<string, string> { ["@id"] = $"{b}/api/v2/package", ["@type"] = "PackagePublish/2.0.0" },
             new Dictionary<string, string> { ["@id"] = $"{b}/v3/package/", ["@type"] = "PackageBaseAddress/3.0.0" },
+            new Dictionary<string, string> { ["@id"] = $"{b}/api", ["@type"] = "XModHubApi/1.0.0", ["comment"] = "keys, owners, languages" },
         };
         foreach (var suffix in new[] { "", "/3.0.0-beta", "/3.0.0-rc" })
         {
@@ -58,32 +91,66 @@ public static class HubRoutes
         return new Dictionary<string, object> { ["version"] = "3.0.0", ["resources"] = resources };
     }
 
-    private static async Task<IResult> Push(HttpRequest request, PackageService service, CancellationToken cancel)
+    /// <summary>
+    /// The key is checked before a byte of the body is read; then the body limit is raised to the
+    /// package limit for this request only, and the first file part is streamed to the service
+    /// (no form buffering: no 128 MiB multipart cap, no spool file in /tmp).
+    /// </summary>
+    private static async Task<IResult> Push(HttpRequest request, PackageService service, XMod.Packaging.Nupkg.PackageLimits limits, CancellationToken cancel)
     {
-        Stream? body = null;
-        if (request.HasFormContentType)
+        var (key, refused) = await service.AuthorizePushAsync(request.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel);
+        if (refused is not null)
         {
-            var form = await request.ReadFormAsync(cancel);
-            body = form.Files.Count > 0 ? form.Files[0].OpenReadStream() : null;
+            return Outcome(refused);
         }
-        else
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
         {
-            body = request.Body;
+            size.MaxRequestBodySize = limits.MaxPackageBytes + (1 << 20);
         }
-        if (body is null)
+        if (request.ContentLength > limits.MaxPackageBytes + (1 << 20))
         {
-            return Results.BadRequest("the request holds no package (multipart/form-data with the .nupkg as its first part)");
+            return Results.Text($"the package exceeds the {limits.MaxPackageBytes:N0}-byte limit", statusCode: StatusCodes.Status413PayloadTooLarge);
         }
-        var outcome = await service.PushAsync(body, request.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel);
-        return outcome.Status switch
+        try
         {
-            PushStatus.Created => Results.Text(outcome.Message, statusCode: StatusCodes.Status201Created),
-            PushStatus.Invalid => Results.Text(outcome.Message, statusCode: StatusCodes.Status400BadRequest),
-            PushStatus.Unauthorized => Results.Text(outcome.Message, statusCode: StatusCodes.Status401Unauthorized),
-            PushStatus.Forbidden => Results.Text(outcome.Message, statusCode: StatusCodes.Status403Forbidden),
-            _ => Results.Text(outcome.Message, statusCode: StatusCodes.Status409Conflict),
-        };
+            if (!request.HasFormContentType)
+            {
+                return Outcome(await service.PushAsync(request.Body, key!, cancel));
+            }
+            var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var type) ? HeaderUtilities.RemoveQuotes(type.Boundary).Value : null;
+            if (string.IsNullOrEmpty(boundary))
+            {
+                return Results.BadRequest("the multipart body has no boundary");
+            }
+            var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = limits.MaxPackageBytes + (1 << 20) };
+            for (var section = await reader.ReadNextSectionAsync(cancel); section is not null; section = await reader.ReadNextSectionAsync(cancel))
+            {
+                if (ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) && disposition.IsFileDisposition())
+                {
+                    return Outcome(await service.PushAsync(section.Body, key!, cancel));
+                }
+            }
+            return Results.BadRequest("the request holds no package (multipart/form-data with the .nupkg as its first file part)");
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException && !PackageService.IsDiskFull(e))
+        {
+            return Results.BadRequest($"the multipart body is malformed: {e.Message}");
+        }
+        catch (BadHttpRequestException e)
+        {
+            return Results.Text(e.Message, statusCode: e.StatusCode);
+        }
     }
+
+    private static IResult Outcome(PushOutcome outcome) => outcome.Status switch
+    {
+        PushStatus.Created => Results.Text(outcome.Message, statusCode: StatusCodes.Status201Created),
+        PushStatus.Invalid => Results.Text(outcome.Message, statusCode: StatusCodes.Status400BadRequest),
+        PushStatus.Unauthorized => Results.Text(outcome.Message, statusCode: StatusCodes.Status401Unauthorized),
+        PushStatus.Forbidden => Results.Text(outcome.Message, statusCode: StatusCodes.Status403Forbidden),
+        PushStatus.InsufficientStorage => Results.Text(outcome.Message, statusCode: StatusCodes.Status507InsufficientStorage),
+        _ => Results.Text(outcome.Message, statusCode: StatusCodes.Status409Conflict),
+    };
 
     private static async Task<IResult> SetListed(string id, string version, bool listed, HttpRequest r, PackageService service, CancellationToken cancel)
     {
@@ -96,12 +163,12 @@ public static class HubRoutes
         };
     }
 
-    private static async Task<IResult> Content(string id, string version, string file, PackageService service, IMetadataStore store, CancellationToken cancel)
+    private static async Task<IResult> Content(string id, string version, string file, HttpRequest r, PackageService service, IMetadataStore store, CancellationToken cancel)
     {
         var lower = $"{id}.{version}".ToLowerInvariant();
         if (file.Equals(lower + ".nupkg", StringComparison.OrdinalIgnoreCase))
         {
-            var stream = await service.DownloadAsync(id, version, cancel);
+            var stream = await service.DownloadAsync(id, version, cancel, count: !HttpMethods.IsHead(r.Method));
             return stream is null ? Results.NotFound() : Results.Stream(stream, "application/octet-stream", enableRangeProcessing: true);
         }
         if (file.Equals(id.ToLowerInvariant() + ".nuspec", StringComparison.OrdinalIgnoreCase))
@@ -298,46 +365,122 @@ public static class HubRoutes
         return range == "*" || (VersionRange.TryParse(range, out var r) && r.Satisfies(NuGetVersion.Parse(trunkVersion)));
     }
 
-    private sealed record KeyRequest(string User, string[] Scopes, string Name);
+    /// <summary>
+    /// The caller's key, checked before any body is read (an unauthenticated request costs a
+    /// header lookup, never a parse).
+    /// </summary>
+    private static Task<ApiKeyRecord?> CallerAsync(HttpRequest r, ApiKeyService keys, CancellationToken cancel) =>
+        keys.AuthenticateAsync(r.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel);
 
-    private static async Task<IResult> CreateKey(HttpRequest r, KeyRequest body, ApiKeyService keys, CancellationToken cancel)
+    private static IResult NoKey(string what) => Results.Text($"a valid API key is required to {what} (X-NuGet-ApiKey)", statusCode: StatusCodes.Status401Unauthorized);
+
+    /// <summary>A JSON object body of at most <see cref="JsonBodyLimit"/> bytes, or the 4xx saying why not.</summary>
+    private static async Task<(JsonElement Body, IResult? Error)> JsonBodyAsync(HttpRequest r, CancellationToken cancel)
     {
-        var caller = await keys.AuthenticateAsync(r.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel);
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(r.Body, cancellationToken: cancel);
+            return doc.RootElement.ValueKind == JsonValueKind.Object ? (doc.RootElement.Clone(), null)
+                : (default, Results.BadRequest($"the body must be a JSON object, not {doc.RootElement.ValueKind}"));
+        }
+        catch (JsonException e)
+        {
+            return (default, Results.BadRequest($"the body is not valid JSON: {e.Message}"));
+        }
+        catch (BadHttpRequestException e)
+        {
+            return (default, Results.Text($"the body is larger than the {JsonBodyLimit / 1024} KiB this endpoint takes", statusCode: e.StatusCode));
+        }
+    }
+
+    private static string? Text(JsonElement body, string name) =>
+        body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(v.GetString()) ? v.GetString()!.Trim() : null;
+
+    private static object KeyJson(ApiKeyRecord k) => new { id = ApiKeyService.IdOf(k), user = k.User, scopes = k.Scopes, name = k.Name, created = k.Created };
+
+    private static async Task<IResult> CreateKey(HttpRequest r, ApiKeyService keys, CancellationToken cancel)
+    {
+        var caller = await CallerAsync(r, keys, cancel);
         if (caller is null)
         {
-            return Results.Text("an admin API key is required", statusCode: StatusCodes.Status401Unauthorized);
+            return NoKey("create keys (an admin key)");
         }
         if (!caller.Scopes.Contains(ApiKeyService.Admin))
         {
             return Results.Text("only admin keys create keys", statusCode: StatusCodes.Status403Forbidden);
         }
-        var known = new[] { ApiKeyService.Push, ApiKeyService.Unlist, ApiKeyService.Admin };
-        if (string.IsNullOrWhiteSpace(body.User) || body.Scopes.Length == 0 || body.Scopes.Any(s => !known.Contains(s)))
+        var (body, error) = await JsonBodyAsync(r, cancel);
+        if (error is not null)
         {
-            return Results.BadRequest($"a key needs a user and scopes among {string.Join(", ", known)}");
+            return error;
         }
-        return Results.Json(new { key = await keys.CreateAsync(body.User, body.Scopes, body.Name ?? "", cancel), user = body.User, scopes = body.Scopes });
+        var known = new[] { ApiKeyService.Push, ApiKeyService.Unlist, ApiKeyService.Admin };
+        if (Text(body, "user") is not { } user || user.Length > 100)
+        {
+            return Results.BadRequest("a key needs a user: {\"user\": \"name\", \"scopes\": [...]}");
+        }
+        if (!body.TryGetProperty("scopes", out var scopesEl) || scopesEl.ValueKind != JsonValueKind.Array || scopesEl.GetArrayLength() == 0
+            || scopesEl.EnumerateArray().Any(s => s.ValueKind != JsonValueKind.String || !known.Contains(s.GetString())))
+        {
+            return Results.BadRequest($"a key needs scopes: a non-empty list among {string.Join(", ", known)}");
+        }
+        var scopes = scopesEl.EnumerateArray().Select(s => s.GetString()!).Distinct().ToArray();
+        var name = Text(body, "name") ?? "";
+        return Results.Json(new { key = await keys.CreateAsync(user, scopes, name.Length > 200 ? name[..200] : name, cancel), user, scopes });
     }
 
-    private sealed record OwnerRequest(string Owner);
-
-    private static async Task<IResult> AddOwner(string id, HttpRequest r, OwnerRequest body, ApiKeyService keys, IMetadataStore store, CancellationToken cancel)
+    private static async Task<IResult> ListKeys(HttpRequest r, ApiKeyService keys, CancellationToken cancel)
     {
-        var caller = await keys.AuthenticateAsync(r.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel);
+        var caller = await CallerAsync(r, keys, cancel);
+        return caller is null ? NoKey("list keys") : Results.Json(new { keys = (await keys.ListAsync(caller, cancel)).Select(KeyJson) });
+    }
+
+    private static async Task<IResult> RevokeKey(string keyId, HttpRequest r, ApiKeyService keys, CancellationToken cancel)
+    {
+        var caller = await CallerAsync(r, keys, cancel);
         if (caller is null)
         {
-            return Results.Text("an API key is required", statusCode: StatusCodes.Status401Unauthorized);
+            return NoKey("revoke keys");
         }
-        var owners = await store.GetOwnersAsync(id, cancel);
-        if (owners.Count == 0)
-        {
-            return Results.NotFound();
-        }
-        if (!owners.Contains(caller.User) && !caller.Scopes.Contains(ApiKeyService.Admin))
-        {
-            return Results.Text($"only owners of {id} add owners", statusCode: StatusCodes.Status403Forbidden);
-        }
-        await store.AddOwnerAsync(id, body.Owner, cancel);
-        return Results.Json(new { id, owners = await store.GetOwnersAsync(id, cancel) });
+        return await keys.RevokeAsync(caller, keyId, cancel) ? Results.NoContent()
+            : Results.NotFound($"no key {keyId} that this key may revoke (admins revoke any key, others their own)");
     }
+
+    private static async Task<IResult> ListOwners(string id, PackageService service, CancellationToken cancel) =>
+        await service.OwnersAsync(id, cancel) is { } owners ? Results.Json(new { id, owners }) : Results.NotFound($"no package {id}");
+
+    private static async Task<IResult> AddOwner(string id, HttpRequest r, ApiKeyService keys, PackageService service, CancellationToken cancel)
+    {
+        var caller = await CallerAsync(r, keys, cancel);
+        if (caller is null)
+        {
+            return NoKey("change owners");
+        }
+        var (body, error) = await JsonBodyAsync(r, cancel);
+        if (error is not null)
+        {
+            return error;
+        }
+        if (Text(body, "owner") is not { } owner || owner.Length > 100)
+        {
+            return Results.BadRequest("the body needs an owner: {\"owner\": \"user name\"}");
+        }
+        return await OwnerChange(id, owner, true, caller, service, cancel);
+    }
+
+    private static async Task<IResult> RemoveOwner(string id, string owner, HttpRequest r, ApiKeyService keys, PackageService service, CancellationToken cancel)
+    {
+        var caller = await CallerAsync(r, keys, cancel);
+        return caller is null ? NoKey("change owners") : await OwnerChange(id, owner, false, caller, service, cancel);
+    }
+
+    private static async Task<IResult> OwnerChange(string id, string owner, bool add, ApiKeyRecord caller, PackageService service, CancellationToken cancel) =>
+        await service.ChangeOwnerAsync(id, owner, add, caller, cancel) switch
+        {
+            OwnerResult.Done => Results.Json(new { id, owners = await service.OwnersAsync(id, cancel) }),
+            OwnerResult.NotFound => Results.NotFound(add ? $"no package {id}" : $"{owner} does not own {id}"),
+            OwnerResult.Forbidden => Results.Text($"only owners of {id} with a push key (or admins) change its owners", statusCode: StatusCodes.Status403Forbidden),
+            OwnerResult.LastOwner => Results.Text($"{owner} is the last owner of {id}; add another owner first", statusCode: StatusCodes.Status409Conflict),
+            _ => NoKey("change owners"),
+        };
 }

@@ -25,6 +25,10 @@ using XModHub.Cli.Commands.Source;
 using XModHub.Cli.Commands.Uninstall;
 using XModHub.Client;
 
+using XModHub.Cli.Commands.Keys;
+using XModHub.Cli.Commands.Owners;
+using XModHub.Cli.Commands.Unlist;
+
 namespace XModHub.Cli;
 
 /// <summary>
@@ -64,6 +68,9 @@ public static class CliApp
         FineTuneDefinition.Create(services),
         PredictDefinition.Create(services),
         EvaluateTaskDefinition.Create(services),
+        KeysDefinition.Create(services),
+        OwnersDefinition.Create(services),
+        .. UnlistDefinition.Create(services),
     };
 
     public static async Task<int> RunAsync(string[] args, IReporter reporter)

@@ -23,6 +23,10 @@ using XModHub.Cli.Commands.Source;
 using XModHub.Cli.Commands.Uninstall;
 using XModHub.Client;
 
+using XModHub.Cli.Commands.Keys;
+using XModHub.Cli.Commands.Owners;
+using XModHub.Cli.Commands.Unlist;
+
 namespace XModHub.Cli;
 
 /// <summary>
@@ -64,6 +68,9 @@ public static class CliServices
         services.AddTransient<UninstallCommand>();
         services.AddTransient<CacheCommand>();
         services.AddTransient<SourceCommand>();
+        services.AddTransient<KeysCommand>();
+        services.AddTransient<OwnersCommand>();
+        services.AddTransient<UnlistCommand>();
         configure?.Invoke(services);
         return services.BuildServiceProvider();
     }

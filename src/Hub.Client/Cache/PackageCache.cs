@@ -19,6 +19,7 @@ namespace XModHub.Client.Cache;
 /// packages/{id}/{version}/          the unpacked snapshot of a version (its files, verified)
 /// installed.json                    what is installed
 /// locks/{id}.lock                   one install of an id at a time
+/// locks/index.lock                  every read-modify-write of installed.json (install, uninstall, prune)
 /// </code>
 /// Downloads go to *.incomplete and snapshots are unpacked under a temporary name, then renamed:
 /// an interrupted install leaves nothing visible and the next one starts clean.
@@ -27,6 +28,11 @@ public sealed class PackageCache(string home) : LocalCache(home)
 {
     private string Blobs => Path.Combine(Root, "blobs", "sha256");
     private string Packages => Path.Combine(Root, "packages");
+
+    /// <summary>A download is cut here when the feed declares no length (an endless chunked body), or at its declared length.</summary>
+    public long MaxDownloadBytes { get; init; } = new PackageLimits().MaxPackageBytes;
+
+    private Task<CacheLock> IndexLockAsync(CancellationToken cancel) => CacheLock.AcquireAsync(Path.Combine(Root, "locks", "index.lock"), cancel);
 
     private void SaveInstalled(IEnumerable<InstalledPackage> packages)
     {
@@ -40,8 +46,9 @@ public sealed class PackageCache(string home) : LocalCache(home)
     /// as the hub validates (the trunk's config from this cache), unpacked and verified, then made
     /// visible by renames. Returns the installed record.
     /// </summary>
+    /// <param name="expectedKind">The kind the caller asked for (a language id must not install a trunk); null accepts any.</param>
     public async Task<InstalledPackage> InstallAsync(string id, NuGetVersion version, Func<CancellationToken, Task<(Stream Content, long? Length)>> open,
-        string source, Action<long, long?>? progress, CancellationToken cancel)
+        string source, Action<long, long?>? progress, CancellationToken cancel, PackageKind? expectedKind = null)
     {
         using var _ = await CacheLock.AcquireAsync(Path.Combine(Root, "locks", id.ToLowerInvariant() + ".lock"), cancel);
         if (Find(id, version.ToNormalizedString()) is { } existing && Directory.Exists(SnapshotDir(existing.Id, existing.Version)))
@@ -53,36 +60,14 @@ public sealed class PackageCache(string home) : LocalCache(home)
         string? staging = null;
         try
         {
-            string sha;
-            var (content, length) = await open(cancel);
-            await using (content)
-            await using (var file = new FileStream(incomplete, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
-            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
-            {
-                var buffer = new byte[1 << 16];
-                long total = 0;
-                int n;
-                while ((n = await content.ReadAsync(buffer, cancel)) > 0)
-                {
-                    await file.WriteAsync(buffer.AsMemory(0, n), cancel);
-                    hash.AppendData(buffer, 0, n);
-                    total += n;
-                    progress?.Invoke(total, length);
-                }
-                if (length is { } expected && total != expected)
-                {
-                    throw new XModException($"the download of {id} {version} stopped at {total:N0} of {expected:N0} bytes; run the install again");
-                }
-                sha = Convert.ToHexStringLower(hash.GetHashAndReset());
-                file.Flush(flushToDisk: true);
-            }
+            var sha = await DownloadAsync(id, version, open, source, incomplete, progress, cancel);
 
             ValidatedPackage package;
             await using (var check = File.OpenRead(incomplete))
             {
                 if (ReadTrunkReference(check) is { } trunk && TrunkConfig(trunk) is null)
                 {
-                    throw new TrunkMismatchException($"{id} {version} was built for trunk {trunk.Id} with weights sha256 {trunk.Sha256[..12]}…, which is not installed: install that trunk version first");
+                    throw new TrunkMismatchException($"{id} {version} was built for trunk {trunk.Id} with weights sha256 {(trunk.Sha256 is { Length: > 12 } s ? s[..12] + "…" : trunk.Sha256)}, which is not installed: install that trunk version first");
                 }
                 try
                 {
@@ -97,6 +82,10 @@ public sealed class PackageCache(string home) : LocalCache(home)
             {
                 throw new XModException($"{source} served {package.Id} {package.Version} when {id} {version} was asked for; nothing was installed");
             }
+            if (expectedKind is { } kind && package.Kind != kind)
+            {
+                throw new XModException($"{id} {version} from {source} is a {package.Kind} package, not a {kind} package; nothing was installed");
+            }
 
             var blob = Path.Combine(Blobs, sha);
             File.Move(incomplete, blob, overwrite: true);
@@ -107,7 +96,8 @@ public sealed class PackageCache(string home) : LocalCache(home)
             {
                 foreach (var entry in zip.Entries.Where(e => e.FullName.StartsWith(NupkgWriter.ContentRoot, StringComparison.Ordinal) && !e.FullName.EndsWith('/')))
                 {
-                    var path = Path.Combine(staging, entry.FullName[NupkgWriter.ContentRoot.Length..]);
+                    // Validated already; proven again here, at the one place that writes.
+                    var path = PackagePaths.Combine(staging, entry.FullName[NupkgWriter.ContentRoot.Length..]);
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                     entry.ExtractToFile(path);
                 }
@@ -124,7 +114,10 @@ public sealed class PackageCache(string home) : LocalCache(home)
                 package.Kind == PackageKind.Trunk ? package.Id : m.Trunk?.Id,
                 package.Kind == PackageKind.Trunk ? m.Files.First(f => f.Path == ModelFiles.Trunk).Sha256 : m.Trunk?.Sha256,
                 m.Language?.Code, source, DateTimeOffset.UtcNow);
-            SaveInstalled(Installed().Where(p => !(string.Equals(p.Id, record.Id, StringComparison.OrdinalIgnoreCase) && p.Version == record.Version)).Append(record));
+            using (await IndexLockAsync(cancel))
+            {
+                SaveInstalled(Installed().Where(p => !(string.Equals(p.Id, record.Id, StringComparison.OrdinalIgnoreCase) && p.Version == record.Version)).Append(record));
+            }
             return record;
         }
         finally
@@ -134,6 +127,56 @@ public sealed class PackageCache(string home) : LocalCache(home)
             {
                 Directory.Delete(staging, recursive: true);
             }
+        }
+    }
+
+    /// <summary>
+    /// Writes the download to <paramref name="incomplete"/>, hashing it; never more than its declared
+    /// length (or <see cref="MaxDownloadBytes"/>); a connection that breaks off is a message, not a crash.
+    /// </summary>
+    private async Task<string> DownloadAsync(string id, NuGetVersion version, Func<CancellationToken, Task<(Stream Content, long? Length)>> open,
+        string source, string incomplete, Action<long, long?>? progress, CancellationToken cancel)
+    {
+        var (content, length) = await open(cancel);
+        var cap = Math.Min(length ?? MaxDownloadBytes, MaxDownloadBytes);
+        await using (content)
+        await using (var file = new FileStream(incomplete, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            var buffer = new byte[1 << 16];
+            long total = 0;
+            while (true)
+            {
+                int n;
+                try
+                {
+                    n = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, cap - total + 1)), cancel);
+                }
+                catch (Exception e) when (e is IOException or HttpRequestException)
+                {
+                    throw new XModException($"the download of {id} {version} from {source} broke off after {total:N0} bytes ({e.Message}); nothing was installed, run the install again");
+                }
+                if (n == 0)
+                {
+                    break;
+                }
+                total += n;
+                if (total > cap)
+                {
+                    throw new XModException(length is { } declared && declared <= MaxDownloadBytes
+                        ? $"{source} sent more than the {declared:N0} bytes it declared for {id} {version}; nothing was installed"
+                        : $"the download of {id} {version} from {source} exceeds the {MaxDownloadBytes:N0}-byte limit; nothing was installed");
+                }
+                await file.WriteAsync(buffer.AsMemory(0, n), cancel);
+                hash.AppendData(buffer, 0, n);
+                progress?.Invoke(total, length);
+            }
+            if (length is { } expected && total != expected)
+            {
+                throw new XModException($"the download of {id} {version} stopped at {total:N0} of {expected:N0} bytes; run the install again");
+            }
+            file.Flush(flushToDisk: true);
+            return Convert.ToHexStringLower(hash.GetHashAndReset());
         }
     }
 
@@ -172,6 +215,7 @@ public sealed class PackageCache(string home) : LocalCache(home)
 
     public bool Uninstall(string id, string? version)
     {
+        using var _ = IndexLockAsync(CancellationToken.None).GetAwaiter().GetResult();
         var removed = Installed().Where(p => string.Equals(p.Id, id, StringComparison.OrdinalIgnoreCase) && (version is null || p.Version == version)).ToList();
         if (removed.Count == 0)
         {
@@ -219,6 +263,8 @@ public sealed class PackageCache(string home) : LocalCache(home)
     /// <summary>Removes what no installed package uses: unreferenced blobs, stray snapshots, leftovers of interrupted installs.</summary>
     public (int Files, long Bytes) Prune()
     {
+        // Under the index lock: an install moves its blob in before its entry is written.
+        using var _ = IndexLockAsync(CancellationToken.None).GetAwaiter().GetResult();
         var installed = Installed();
         var keep = installed.Select(p => p.Sha256).ToHashSet(StringComparer.Ordinal);
         int files = 0;

@@ -13,8 +13,15 @@ public sealed record SearchHit(string Id, string Version, string Description, lo
 /// the service index, versions and downloads (PackageBaseAddress/3.0.0), search, and push
 /// (PackagePublish/2.0.0). Works against XModHub and any plain NuGet v3 feed.
 /// </summary>
-public sealed class FeedClient(HttpClient http, FeedSource source)
+public sealed class FeedClient(HttpClient http, FeedSource source, HttpClient? authenticated = null)
 {
+    /// <summary>
+    /// Requests that carry the API key go through a client that never follows redirects: a source
+    /// that answers with a redirect gets an error, not the key (and the package) at another host.
+    /// </summary>
+    private static readonly HttpClient s_noRedirects = new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromMinutes(30) };
+
+    private readonly HttpClient _authenticated = authenticated ?? s_noRedirects;
     private Dictionary<string, string>? _resources;
 
     public FeedSource Source { get; } = source;
@@ -38,6 +45,60 @@ public sealed class FeedClient(HttpClient http, FeedSource source)
             }
         }
         throw new XModException($"{Source.Name} ({Source.Url}) offers no {type}");
+    }
+
+    private async Task<string?> TryResourceAsync(string type, CancellationToken cancel)
+    {
+        try
+        {
+            return await ResourceAsync(type, cancel);
+        }
+        catch (XModException) when (_resources is not null)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The versions the feed marks unlisted (from its registration index; none when it has no
+    /// registrations): they install only when pinned.
+    /// </summary>
+    public async Task<IReadOnlySet<NuGetVersion>> UnlistedVersionsAsync(string id, CancellationToken cancel)
+    {
+        var unlisted = new HashSet<NuGetVersion>();
+        if (await TryResourceAsync("RegistrationsBaseUrl", cancel) is not { } baseUrl)
+        {
+            return unlisted;
+        }
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, $"{baseUrl}/{id.ToLowerInvariant()}/index.json"), cancel);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return unlisted;
+        }
+        await EnsureAsync(response, cancel);
+        try
+        {
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancel));
+            foreach (var page in doc.RootElement.GetProperty("items").EnumerateArray())
+            {
+                // Large registrations leave their pages out of the index: fetch each then.
+                using var pageDoc = page.TryGetProperty("items", out _) ? null : JsonDocument.Parse(await GetStringAsync(page.GetProperty("@id").GetString()!, cancel));
+                foreach (var leaf in (pageDoc?.RootElement ?? page).GetProperty("items").EnumerateArray())
+                {
+                    var entry = leaf.GetProperty("catalogEntry");
+                    if (entry.TryGetProperty("listed", out var listed) && listed.ValueKind == JsonValueKind.False
+                        && NuGetVersion.TryParse(entry.GetProperty("version").GetString(), out var v))
+                    {
+                        unlisted.Add(v);
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new XModException($"{Source.Name}: the registration index of {id} is malformed ({e.Message})");
+        }
+        return unlisted;
     }
 
     /// <summary>Every version the feed has of <paramref name="id"/>, oldest first; empty when it has none.</summary>
@@ -86,12 +147,11 @@ public sealed class FeedClient(HttpClient http, FeedSource source)
     public async Task<string> PushAsync(string nupkg, CancellationToken cancel)
     {
         var url = await ResourceAsync("PackagePublish/2.0.0", cancel);
-        var key = Source.ApiKey ?? throw new XModException($"no API key for {Source.Name}: run 'xmod-hub source add {Source.Name} {Source.Url} --api-key KEY'");
+        _ = Source.ApiKey ?? throw new XModException($"no API key for {Source.Name}: run 'xmod-hub source add {Source.Name} {Source.Url} --api-key KEY'");
         await using var file = File.OpenRead(nupkg);
         using var content = new MultipartFormDataContent { { new StreamContent(file) { Headers = { ContentType = new MediaTypeHeaderValue("application/octet-stream") } }, "package", Path.GetFileName(nupkg) } };
         using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };
-        request.Headers.Add("X-NuGet-ApiKey", key);
-        using var response = await SendAsync(request, cancel);
+        using var response = await SendAuthenticatedAsync(request, cancel);
         var text = await response.Content.ReadAsStringAsync(cancel);
         return response.StatusCode switch
         {
@@ -101,6 +161,84 @@ public sealed class FeedClient(HttpClient http, FeedSource source)
             HttpStatusCode.Forbidden => throw new XModException($"{Source.Name} forbids this push (403): {text}"),
             _ => throw new XModException($"{Source.Name} rejected {Path.GetFileName(nupkg)} ({(int)response.StatusCode}): {text}"),
         };
+    }
+
+    /// <summary>
+    /// Sends with the source's API key: only to the source's own origin, and never through a
+    /// redirect (a 3xx answer is an error naming where it pointed).
+    /// </summary>
+    private async Task<HttpResponseMessage> SendAuthenticatedAsync(HttpRequestMessage request, CancellationToken cancel)
+    {
+        var key = Source.ApiKey ?? throw new XModException($"no API key for {Source.Name}: run 'xmod-hub source add {Source.Name} {Source.Url} --api-key KEY'");
+        var origin = new Uri(Source.Url);
+        if (!string.Equals(request.RequestUri!.GetLeftPart(UriPartial.Authority), origin.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase))
+        {
+            throw new XModException($"{Source.Name} ({origin.GetLeftPart(UriPartial.Authority)}) points its API at another host ({request.RequestUri.GetLeftPart(UriPartial.Authority)}); the API key is not sent there");
+        }
+        request.Headers.Add("X-NuGet-ApiKey", key);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _authenticated.SendAsync(request, cancel);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new XModException($"cannot reach {Source.Name} ({request.RequestUri}): {e.Message}; is the hub running?");
+        }
+        if ((int)response.StatusCode is >= 300 and < 400)
+        {
+            response.Dispose();
+            throw new XModException($"{Source.Name} answered {request.Method} {request.RequestUri} with a redirect ({(int)response.StatusCode}) to {response.Headers.Location}; "
+                + "requests with an API key do not follow redirects: configure the source with its final URL");
+        }
+        return response;
+    }
+
+    // ---- the hub's own API: listing, keys, owners ---------------------------------------------------
+
+    /// <summary>Unlists (DELETE) or relists (POST) a version, as NuGet's PackagePublish resource does.</summary>
+    public async Task SetListedAsync(string id, NuGetVersion version, bool listed, CancellationToken cancel)
+    {
+        var url = await ResourceAsync("PackagePublish/2.0.0", cancel);
+        using var response = await SendAuthenticatedAsync(new HttpRequestMessage(listed ? HttpMethod.Post : HttpMethod.Delete,
+            $"{url}/{Uri.EscapeDataString(id)}/{Uri.EscapeDataString(version.ToNormalizedString())}"), cancel);
+        await EnsureApiAsync(response, $"{(listed ? "relist" : "unlist")} {id} {version}", cancel);
+    }
+
+    /// <summary>The hub's API root (XModHub advertises it in its service index as XModHubApi/1.0.0).</summary>
+    private async Task<string> ApiAsync(CancellationToken cancel) =>
+        await TryResourceAsync("XModHubApi/1.0.0", cancel) ?? throw new XModException($"{Source.Name} is not an XModHub (its service index offers no XModHubApi/1.0.0): keys and owners are managed on that feed's own site");
+
+    /// <summary>Calls the hub's API with the source's key; returns the JSON answer.</summary>
+    public async Task<JsonElement> ApiAsync(HttpMethod method, string path, object? body, string what, CancellationToken cancel)
+    {
+        var api = await ApiAsync(cancel);
+        using var request = new HttpRequestMessage(method, $"{api}/{path}");
+        if (body is not null)
+        {
+            request.Content = new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
+        }
+        using var response = await SendAuthenticatedAsync(request, cancel);
+        await EnsureApiAsync(response, what, cancel);
+        var text = await response.Content.ReadAsStringAsync(cancel);
+        using var doc = JsonDocument.Parse(text.Length == 0 ? "{}" : text);
+        return doc.RootElement.Clone();
+    }
+
+    private async Task EnsureApiAsync(HttpResponseMessage response, string what, CancellationToken cancel)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+        var text = (await response.Content.ReadAsStringAsync(cancel)).Trim();
+        throw new XModException(response.StatusCode switch
+        {
+            HttpStatusCode.Unauthorized => $"{Source.Name} refused the API key (401) to {what}: {text}",
+            HttpStatusCode.Forbidden => $"{Source.Name} forbids this key to {what} (403): {text}",
+            HttpStatusCode.NotFound => $"{Source.Name} has nothing to {what} (404) {text}".Trim(),
+            _ => $"{Source.Name} could not {what} ({(int)response.StatusCode}): {text}",
+        });
     }
 
     private async Task<string> GetStringAsync(string url, CancellationToken cancel)

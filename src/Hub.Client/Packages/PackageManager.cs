@@ -62,18 +62,20 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
         var (shortId, version) = ParseSpec(spec);
         if (!IsModuleId(shortId))
         {
-            return await InstallOneAsync(shortId, version, cancel); // a trunk
+            return await InstallOneAsync(shortId, version, PackageKind.Trunk, cancel);
         }
         var trunkId = ResolveTrunk(trunk);
         if (cache.Find(trunkId) is null)
         {
             reporter.Info($"{trunkId} is not installed; installing the trunk first");
-            await InstallOneAsync(trunkId, null, cancel);
+            await InstallOneAsync(trunkId, null, PackageKind.Trunk, cancel);
         }
-        return await InstallOneAsync(PackageIds.Qualified(trunkId, shortId), version, cancel);
+        var kind = shortId.StartsWith("lang-", StringComparison.Ordinal) ? PackageKind.Language : PackageKind.Task;
+        return await InstallOneAsync(PackageIds.Qualified(trunkId, shortId), version, kind, cancel);
     }
 
-    private async Task<InstalledPackage> InstallOneAsync(string id, NuGetVersion? version, CancellationToken cancel)
+    /// <param name="kind">What the id must be: anyone may publish inside a trunk's namespace on some feed, so the kind is checked, not assumed.</param>
+    private async Task<InstalledPackage> InstallOneAsync(string id, NuGetVersion? version, PackageKind kind, CancellationToken cancel)
     {
         if (Offline)
         {
@@ -84,10 +86,12 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
         {
             var feed = new FeedClient(http, source);
             var versions = await feed.VersionsAsync(id, cancel);
-            // Newest first (releases before pre-releases); without a pinned version, the newest one
-            // that fits the installed trunk wins.
+            // The flat container lists unlisted versions too (as NuGet's does): they install only when pinned.
+            IReadOnlySet<NuGetVersion> unlisted = versions.Count == 0 ? new HashSet<NuGetVersion>() : await feed.UnlistedVersionsAsync(id, cancel);
+            // Newest first (releases before pre-releases); without a pinned version, the newest listed
+            // one that fits the installed trunk wins.
             var candidates = version is null
-                ? versions.Where(v => !v.IsPrerelease).Reverse().Concat(versions.Where(v => v.IsPrerelease).Reverse()).ToList()
+                ? versions.Where(v => !unlisted.Contains(v)).Where(v => !v.IsPrerelease).Reverse().Concat(versions.Where(v => !unlisted.Contains(v) && v.IsPrerelease).Reverse()).ToList()
                 : versions.Where(v => v == version).ToList();
             TrunkMismatchException? mismatch = null;
             foreach (var pick in candidates)
@@ -97,10 +101,14 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
                     reporter.Info($"{id} {pick} is already installed");
                     return cached;
                 }
+                if (unlisted.Contains(pick))
+                {
+                    reporter.Warn($"{id} {pick} is unlisted on {source.Name} (its owners withdrew it); installing it only because it was asked for by version");
+                }
                 var progress = new DownloadProgress(reporter, $"{id} {pick}");
                 try
                 {
-                    var installed = await cache.InstallAsync(id, pick, c => feed.DownloadAsync(id, pick, c), source.Name, progress.Report, cancel);
+                    var installed = await cache.InstallAsync(id, pick, c => feed.DownloadAsync(id, pick, c), source.Name, progress.Report, cancel, kind);
                     progress.Done();
                     reporter.Success($"installed {installed.Id} {installed.Version} from {source.Name} (sha256 {installed.Sha256[..12]}…, verified)");
                     return installed;

@@ -185,6 +185,33 @@ public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IMetada
         return await cmd.ExecuteNonQueryAsync(cancel) > 0;
     }
 
+    public async Task<bool> RemoveOwnerAsync(string id, string owner, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        using var cmd = Command(c, null, "DELETE FROM owners WHERE lower_id = $id AND owner = $o", ("$id", id.ToLowerInvariant()), ("$o", owner));
+        return await cmd.ExecuteNonQueryAsync(cancel) > 0;
+    }
+
+    public async Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        using var cmd = Command(c, null, "SELECT hash, user, scopes, created, name FROM api_keys ORDER BY created");
+        await using var r = await cmd.ExecuteReaderAsync(cancel);
+        var keys = new List<ApiKeyRecord>();
+        while (await r.ReadAsync(cancel))
+        {
+            keys.Add(new ApiKeyRecord(r.GetString(0), r.GetString(1), r.GetString(2).Split(' ', StringSplitOptions.RemoveEmptyEntries), DateTimeOffset.Parse(r.GetString(3), System.Globalization.CultureInfo.InvariantCulture), r.GetString(4)));
+        }
+        return keys;
+    }
+
+    public async Task<bool> DeleteApiKeyAsync(string hash, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        using var cmd = Command(c, null, "DELETE FROM api_keys WHERE hash = $h", ("$h", hash));
+        return await cmd.ExecuteNonQueryAsync(cancel) > 0;
+    }
+
     public async Task AddApiKeyAsync(ApiKeyRecord key, CancellationToken cancel)
     {
         await using var c = await OpenAsync(cancel);

@@ -67,13 +67,24 @@ public sealed record PackageManifest
         }
         try
         {
-            return JsonSerializer.Deserialize<PackageManifest>(File.ReadAllText(path), s_json) ?? throw new PackagingException($"{path} is empty");
+            var m = JsonSerializer.Deserialize<PackageManifest>(File.ReadAllText(path), s_json) ?? throw new PackagingException($"{path} is empty");
+            return m.MissingField() is { } missing ? throw new PackagingException($"{path}: {missing} is missing or null") : m;
         }
         catch (JsonException e)
         {
             throw new PackagingException($"{path} is not a valid manifest: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// JSON null passes the deserializer for required members and lists (a hostile manifest sends
+    /// "files": null); the first such field, named, or null when every one is there.
+    /// </summary>
+    public string? MissingField() =>
+        Id is null ? "id" : Version is null ? "version" : Files is null ? "files (a list of {path, sha256, size})"
+        : Metrics is null ? "metrics (an object of numbers)" : Provenance is null ? "provenance (an object of strings)"
+        : Files.Any(f => f is null || f.Path is null || f.Sha256 is null) ? "files: every entry needs path, sha256 and size"
+        : Provenance.Values.Any(v => v is null) ? "provenance: every value is a string" : null;
 
     public void Save(string dir) => AtomicFile.WriteAllText(System.IO.Path.Combine(dir, FileName), JsonSerializer.Serialize(this, s_json) + "\n");
 
@@ -91,7 +102,15 @@ public sealed record PackageManifest
     {
         foreach (var f in Files)
         {
-            var path = System.IO.Path.Combine(dir, f.Path);
+            string path;
+            try
+            {
+                path = Nupkg.PackagePaths.Combine(dir, f.Path);
+            }
+            catch (PackagingException e)
+            {
+                throw new PackagingException($"{dir}: {FileName} lists a file that is not relative to the package: {e.Message}");
+            }
             if (!File.Exists(path))
             {
                 throw new PackagingException($"{dir}: {f.Path} is listed in {FileName} but missing");

@@ -41,10 +41,11 @@ public static partial class PackageIds
     {
         if (!IsValid(id))
         {
-            throw new PackagingException($"{what} '{id}' is not a valid package id (letters, digits, '.', '-', '_'; at most {MaxLength} characters)");
+            throw new PackagingException($"{what} '{id}' is not a valid package id (NuGet's rules: letters, digits and '_', joined by single '.' or '-'; at most {MaxLength} characters)");
         }
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
+    // NuGet's id rule (\w+([.-]\w+)*, ASCII): no leading, trailing or doubled '.' or '-', so never '..'.
+    [GeneratedRegex(@"^[A-Za-z0-9_]+([.-][A-Za-z0-9_]+)*$")]
     private static partial Regex Pattern();
 }

@@ -18,6 +18,12 @@ public sealed record PackageLimits
     public long MaxExpandedBytes { get; init; } = 4L << 30;
     public int MaxEntries { get; init; } = 1000;
     public long MaxSafeTensorsHeaderBytes { get; init; } = SafeTensorsFile.MaxHeaderBytes;
+    /// <summary>An entry may inflate to at most this many times its compressed size (a zip bomb inflates thousands of times).</summary>
+    public int MaxExpansionRatio { get; init; } = 100;
+    /// <summary>Entries below this size are not held to the ratio (tiny text files compress well).</summary>
+    public long RatioExemptBytes { get; init; } = 1 << 20;
+    /// <summary>xmod.json is read into memory and kept in the hub's index for every version: it stays small.</summary>
+    public long MaxManifestBytes { get; init; } = 256 << 10;
 }
 
 /// <summary>A package that passed every check.</summary>
@@ -60,13 +66,29 @@ public static partial class PackageValidator
         }
         using (zip)
         {
-            var entries = CheckEntries(zip, limits);
+            try
+            {
+                return ValidateArchive(zip, limits, trunkConfig, size, sha);
+            }
+            catch (Exception e) when (e is InvalidDataException or NotSupportedException or IOException or OverflowException or FormatException
+                or ArgumentException or InvalidOperationException or JsonException or KeyNotFoundException or IndexOutOfRangeException)
+            {
+                // A damaged archive or a value of the wrong shape deep inside: still one line naming it, never a crash.
+                throw new PackageValidationException($"the package is malformed: {e.Message}");
+            }
+        }
+    }
+
+    private static ValidatedPackage ValidateArchive(ZipArchive zip, PackageLimits limits, Func<TrunkReference, XModConfig?> trunkConfig, long size, string sha)
+    {
+        {
+            var (entries, hashes) = CheckEntries(zip, limits);
             var (id, version, description, authors, tags, packageType) = ReadNuspec(entries);
-            var manifest = ReadManifest(entries);
+            var manifest = ReadManifest(entries, limits);
             var kind = PackageIds.KindOfPackageType(packageType)
                 ?? throw new PackageValidationException($"package type '{packageType}' is not one of XModTrunk, XModLanguage, XModTask");
             CheckManifest(manifest, kind, id, version);
-            CheckFiles(manifest, entries, limits);
+            CheckFiles(manifest, entries, hashes, limits);
             XModConfig? config = null;
             if (kind == PackageKind.Trunk)
             {
@@ -85,20 +107,26 @@ public static partial class PackageValidator
         }
     }
 
-    private static Dictionary<string, ZipArchiveEntry> CheckEntries(ZipArchive zip, PackageLimits limits)
+    /// <summary>
+    /// Every entry: a safe relative name, once; within the size and expansion-ratio caps; read to
+    /// its end exactly once, so its length and CRC are proven against the central directory (an
+    /// entry that inflates beyond what it declares is a bomb) and files under xmod/ are hashed.
+    /// </summary>
+    private static (Dictionary<string, ZipArchiveEntry> Entries, Dictionary<string, (string Sha256, long Size)> Hashes) CheckEntries(ZipArchive zip, PackageLimits limits)
     {
         if (zip.Entries.Count > limits.MaxEntries)
         {
             Fail($"the package has {zip.Entries.Count} entries; the limit is {limits.MaxEntries}");
         }
         var entries = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
+        var hashes = new Dictionary<string, (string, long)>(StringComparer.Ordinal);
         long expanded = 0;
         foreach (var e in zip.Entries)
         {
             var name = e.FullName;
-            if (name.Length == 0 || name.StartsWith('/') || name.Contains('\\') || name.Contains(':') || name.Split('/').Any(p => p is ".." or "."))
+            if (!PackagePaths.IsSafeRelative(name, directory: true))
             {
-                Fail($"entry '{name}' has an unsafe path (absolute, '..', '.', '\\' or ':')");
+                Fail($"entry '{name}' has an unsafe path (absolute, empty segment, '..', '.', '\\' or ':')");
             }
             if (!entries.TryAdd(name, e))
             {
@@ -109,8 +137,59 @@ public static partial class PackageValidator
             {
                 Fail($"the package expands to more than {limits.MaxExpandedBytes:N0} bytes");
             }
+            if (e.Length > limits.RatioExemptBytes && e.Length > (double)limits.MaxExpansionRatio * Math.Max(1, e.CompressedLength))
+            {
+                Fail($"entry '{name}' expands {e.Length / (double)Math.Max(1, e.CompressedLength):F0}:1; the expansion ratio is capped at {limits.MaxExpansionRatio}:1 (a zip bomb?)");
+            }
+            var hashed = ReadEntry(e, name.StartsWith(NupkgWriter.ContentRoot, StringComparison.Ordinal));
+            if (hashed is { } h)
+            {
+                hashes[name] = h;
+            }
         }
-        return entries;
+        return (entries, hashes);
+    }
+
+    /// <summary>Reads an entry to its end (never past its declared length + 1 byte): checks length and CRC, returns sha256 and size when asked.</summary>
+    private static (string Sha256, long Size)? ReadEntry(ZipArchiveEntry e, bool hash)
+    {
+        var name = e.FullName;
+        using var sha = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        var buffer = new byte[1 << 16];
+        long total = 0;
+        uint crc = 0;
+        try
+        {
+            using var s = e.Open();
+            int n;
+            while ((n = s.Read(buffer, 0, (int)Math.Min(buffer.Length, e.Length - total + 1))) > 0)
+            {
+                total += n;
+                if (total > e.Length)
+                {
+                    Fail($"entry '{name}' inflates beyond the {e.Length:N0} bytes it declares (a zip bomb?)");
+                }
+                crc = Crc32.Append(crc, buffer.AsSpan(0, n));
+                sha?.AppendData(buffer, 0, n);
+            }
+        }
+        catch (InvalidDataException x)
+        {
+            throw new PackageValidationException($"entry '{name}' is corrupt or uses an unsupported compression method: {x.Message}");
+        }
+        catch (NotSupportedException x)
+        {
+            throw new PackageValidationException($"entry '{name}' uses an unsupported compression method (deflate or stored only): {x.Message}");
+        }
+        if (total != e.Length)
+        {
+            Fail($"entry '{name}' holds {total:N0} bytes but declares {e.Length:N0} (corrupt)");
+        }
+        if (crc != e.Crc32)
+        {
+            Fail($"entry '{name}' fails its CRC check (corrupt)");
+        }
+        return sha is null ? null : (Convert.ToHexStringLower(sha.GetHashAndReset()), total);
     }
 
     private static (string Id, NuGetVersion Version, string Description, string Authors, IReadOnlyList<string> Tags, string PackageType) ReadNuspec(
@@ -153,24 +232,36 @@ public static partial class PackageValidator
         return (id, version!, Field("description") ?? "", Field("authors") ?? "", tags, types[0]);
     }
 
-    private static PackageManifest ReadManifest(Dictionary<string, ZipArchiveEntry> entries)
+    private static PackageManifest ReadManifest(Dictionary<string, ZipArchiveEntry> entries, PackageLimits limits)
     {
         if (!entries.TryGetValue(NupkgWriter.ContentRoot + PackageManifest.FileName, out var entry))
         {
             throw new PackageValidationException($"the package has no {NupkgWriter.ContentRoot}{PackageManifest.FileName}");
         }
-        if (entry.Length > 10_000_000)
+        if (entry.Length > limits.MaxManifestBytes)
         {
-            Fail($"{PackageManifest.FileName} is larger than 10 MB");
+            Fail($"{PackageManifest.FileName} is larger than {limits.MaxManifestBytes / 1024} KiB ({entry.Length:N0} bytes): keep long texts in README.md");
         }
+        PackageManifest m;
         try
         {
             using var s = entry.Open();
-            return JsonSerializer.Deserialize<PackageManifest>(s) ?? throw new PackageValidationException($"{PackageManifest.FileName} is empty");
+            m = JsonSerializer.Deserialize<PackageManifest>(s) ?? throw new PackageValidationException($"{PackageManifest.FileName} is empty");
         }
         catch (JsonException e)
         {
             throw new PackageValidationException($"{PackageManifest.FileName} does not follow the manifest schema: {e.Message}");
+        }
+        CheckPresent(m);
+        return m;
+    }
+
+    /// <summary>JSON null passes the deserializer for required members and lists: each is named here instead of failing later.</summary>
+    private static void CheckPresent(PackageManifest m)
+    {
+        if (m.MissingField() is { } missing)
+        {
+            Fail($"{PackageManifest.FileName}: {missing} is missing or null");
         }
     }
 
@@ -227,34 +318,25 @@ public static partial class PackageValidator
         }
     }
 
-    private static void CheckFiles(PackageManifest m, Dictionary<string, ZipArchiveEntry> entries, PackageLimits limits)
+    private static void CheckFiles(PackageManifest m, Dictionary<string, ZipArchiveEntry> entries, Dictionary<string, (string Sha256, long Size)> hashes, PackageLimits limits)
     {
         var listed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var f in m.Files)
         {
+            if (!PackagePaths.IsSafeRelative(f.Path))
+            {
+                Fail($"the manifest lists '{f.Path}': file paths are relative (no leading '/', empty segment, '.', '..', '\\' or ':')");
+            }
             if (!listed.Add(f.Path))
             {
                 Fail($"the manifest lists {f.Path} twice");
             }
-            if (!entries.TryGetValue(NupkgWriter.ContentRoot + f.Path, out var entry))
+            if (!entries.TryGetValue(NupkgWriter.ContentRoot + f.Path, out var entry) || !hashes.TryGetValue(entry.FullName, out var actual))
             {
                 Fail($"the manifest lists {f.Path}, which the package does not contain");
+                return;
             }
-            using var s = entry!.Open();
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[1 << 16];
-            long total = 0;
-            int n;
-            while ((n = s.Read(buffer)) > 0)
-            {
-                total += n;
-                if (total > limits.MaxExpandedBytes)
-                {
-                    Fail($"{f.Path} expands beyond the limit");
-                }
-                hash.AppendData(buffer, 0, n);
-            }
-            if (total != f.Size || Convert.ToHexStringLower(hash.GetHashAndReset()) != f.Sha256)
+            if (actual.Size != f.Size || actual.Sha256 != f.Sha256)
             {
                 Fail($"{f.Path} does not match the sha256 (or size) in the manifest");
             }

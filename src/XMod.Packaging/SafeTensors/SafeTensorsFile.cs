@@ -120,6 +120,22 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         }
         using (doc)
         {
+            try
+            {
+                return ParseTensors(path, doc, dataLength, dataStart);
+            }
+            catch (InvalidOperationException e)
+            {
+                // JsonDocument accepts invalid UTF-8 inside strings and fails only when a name is read.
+                throw new PackagingException($"{path}: header holds text that is not valid UTF-8 ({e.Message})");
+            }
+        }
+    }
+
+    private static (Dictionary<string, TensorInfo> Tensors, Dictionary<string, string> Metadata, long DataStart) ParseTensors(
+        string path, JsonDocument doc, long dataLength, long dataStart)
+    {
+        {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
                 throw new PackagingException($"{path}: header must be a JSON object");
@@ -141,7 +157,10 @@ public sealed unsafe class SafeTensorsFile : IDisposable
                     }
                     continue;
                 }
-                tensors.Add(prop.Name, ParseEntry(path, prop));
+                if (!tensors.TryAdd(prop.Name, ParseEntry(path, prop)))
+                {
+                    throw new PackagingException($"{path}: tensor '{prop.Name}' appears twice in the header");
+                }
             }
             // Offsets must tile the data area exactly: in bounds, no overlap, no gap.
             long expected = 0;
@@ -190,15 +209,15 @@ public sealed unsafe class SafeTensorsFile : IDisposable
                 throw new PackagingException($"{Where()} has an invalid dimension {d}");
             }
             shape[i++] = v;
-            // A hostile shape must not surface as an OverflowException (nor overflow the byte count below): name the tensor.
-            if (v != 0 && elements > long.MaxValue / 16 / v)
-            {
-                throw new PackagingException($"{Where()} has a shape too large to address");
-            }
-            elements *= v;
+            elements = v == 0 || elements <= long.MaxValue / v ? elements * v
+                : throw new PackagingException($"{Where()}: shape [{string.Join(", ", shapeEl.EnumerateArray())}] has more elements than a file can hold (overflow)");
         }
-        var begin = offEl[0].TryGetInt64(out var b) && b >= 0 ? b : throw new PackagingException($"{Where()} has an invalid begin offset");
-        var end = offEl[1].TryGetInt64(out var en) && en >= b ? en : throw new PackagingException($"{Where()} has an invalid end offset");
+        var begin = offEl[0].ValueKind == JsonValueKind.Number && offEl[0].TryGetInt64(out var b) && b >= 0 ? b : throw new PackagingException($"{Where()} has an invalid begin offset {offEl[0]} (a non-negative integer)");
+        var end = offEl[1].ValueKind == JsonValueKind.Number && offEl[1].TryGetInt64(out var en) && en >= b ? en : throw new PackagingException($"{Where()} has an invalid end offset {offEl[1]} (an integer not below begin)");
+        if (elements > long.MaxValue / dtype.Size())
+        {
+            throw new PackagingException($"{Where()}: shape [{string.Join(", ", shape)}] of {dtype} is larger than a file can hold (overflow)");
+        }
         if (end - begin != elements * dtype.Size())
         {
             throw new PackagingException($"{Where()}: {end - begin} bytes do not hold shape [{string.Join(", ", shape)}] of {dtype}");
