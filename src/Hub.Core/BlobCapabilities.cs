@@ -15,10 +15,3 @@ public interface IRangedBlobStorage : IBlobStorage
 
 /// <summary>One stored blob as a listing sees it.</summary>
 public sealed record BlobEntry(string Path, long Size, DateTimeOffset LastModified);
-
-/// <summary>Optional storage capability: enumerate blobs (what an orphan sweeper compares with the index).</summary>
-public interface IBlobListing : IBlobStorage
-{
-    /// <summary>Every blob whose path starts with <paramref name="prefix"/> ("" for all), in ordinal path order, paged lazily.</summary>
-    IAsyncEnumerable<BlobEntry> ListAsync(string prefix, CancellationToken cancel);
-}

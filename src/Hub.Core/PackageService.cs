@@ -190,8 +190,9 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
     public async Task<int> SweepAsync(CancellationToken cancel)
     {
         var removed = 0;
-        await foreach (var path in blobs.ListAsync("packages", cancel))
+        await foreach (var entry in blobs.ListAsync("packages", cancel))
         {
+            var path = entry.Path;
             var parts = path.Split('/');
             var orphan = path.EndsWith(".tmp", StringComparison.Ordinal)
                 || (parts.Length == 4 && path.EndsWith(".nupkg", StringComparison.Ordinal) && await store.GetAsync(parts[1], parts[2], cancel) is null);

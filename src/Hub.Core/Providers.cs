@@ -18,8 +18,12 @@ public interface IBlobStorage
 
     Task<bool> DeleteAsync(string path, CancellationToken cancel);
 
-    /// <summary>Every stored path under <paramref name="prefix"/> (for sweeping what a crash left behind).</summary>
-    IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancel);
+    /// <summary>
+    /// Every stored blob whose path starts with <paramref name="prefix"/> ("" for all), in ordinal
+    /// path order, paged lazily; a file-system store includes what a crash left half-written, so the
+    /// sweeper can remove it.
+    /// </summary>
+    IAsyncEnumerable<BlobEntry> ListAsync(string prefix, CancellationToken cancel);
 }
 
 /// <summary>One package version as the index knows it.</summary>

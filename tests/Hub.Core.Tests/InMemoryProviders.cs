@@ -138,6 +138,30 @@ internal sealed class InMemoryMetadataStore : IMetadataStore
             return Task.FromResult(_keys.GetValueOrDefault(hash));
         }
     }
+
+    public Task<bool> RemoveOwnerAsync(string id, string owner, CancellationToken cancel)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_owners.TryGetValue(id, out var o) && o.Remove(owner));
+        }
+    }
+
+    public Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancel)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<ApiKeyRecord>>([.. _keys.Values.OrderBy(k => k.Created)]);
+        }
+    }
+
+    public Task<bool> DeleteApiKeyAsync(string hash, CancellationToken cancel)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_keys.Remove(hash));
+        }
+    }
 }
 
 internal sealed class InMemoryBlobStorage : IBlobStorage
@@ -191,6 +215,22 @@ internal sealed class InMemoryBlobStorage : IBlobStorage
         lock (_lock)
         {
             return Task.FromResult(_blobs.Remove(path));
+        }
+    }
+
+    public async IAsyncEnumerable<BlobEntry> ListAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
+    {
+        await Task.Yield();
+        List<BlobEntry> entries;
+        lock (_lock)
+        {
+            entries = [.. _blobs.Where(b => b.Key.StartsWith(prefix, StringComparison.Ordinal)).OrderBy(b => b.Key, StringComparer.Ordinal)
+                .Select(b => new BlobEntry(b.Key, b.Value.Length, DateTimeOffset.UnixEpoch))];
+        }
+        foreach (var e in entries)
+        {
+            cancel.ThrowIfCancellationRequested();
+            yield return e;
         }
     }
 }

@@ -16,7 +16,7 @@ public sealed class PackageServiceTests : IDisposable
     public PackageServiceTests()
     {
         _keys = new ApiKeyService(_store);
-        _service = new PackageService(_store, _blobs, _keys, new PackageLimits { MaxPackageBytes = 3_000_000 });
+        _service = new PackageService(_store, _blobs, _keys, new PackageLimits { MaxPackageBytes = 3_000_000 }, new PushOptions(Path.Combine(_dir.Path, "tmp")));
         _packages = TestPackages.Build(_dir.Path, "xmod-nano", "1.0.0", 1, "de_DE");
     }
 

@@ -86,7 +86,7 @@ public sealed class SecurityDebrisTests : IAsyncLifetime
 
         public Task<bool> DeleteAsync(string path, CancellationToken cancel) => Task.FromResult(false);
 
-        public async IAsyncEnumerable<string> ListAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
+        public async IAsyncEnumerable<BlobEntry> ListAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
         {
             await Task.CompletedTask;
             yield break;

@@ -70,7 +70,8 @@ public static class CliApp
         EvaluateTaskDefinition.Create(services),
         KeysDefinition.Create(services),
         OwnersDefinition.Create(services),
-        .. UnlistDefinition.Create(services),
+        UnlistDefinition.CreateUnlist(services),
+        UnlistDefinition.CreateRelist(services),
     };
 
     public static async Task<int> RunAsync(string[] args, IReporter reporter)

@@ -258,6 +258,31 @@ public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
             ("id", id.ToLowerInvariant()), ("o", owner)) > 0;
     }
 
+    public async Task<bool> RemoveOwnerAsync(string id, string owner, CancellationToken cancel)
+    {
+        await using var c = await _source.OpenConnectionAsync(cancel);
+        return await ExecuteAsync(c, null, "DELETE FROM owners WHERE lower_id = @id AND owner = @o", cancel, ("id", id.ToLowerInvariant()), ("o", owner)) > 0;
+    }
+
+    public async Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancel)
+    {
+        await using var c = await _source.OpenConnectionAsync(cancel);
+        await using var cmd = Command(c, null, "SELECT hash, \"user\", scopes, created, name FROM api_keys ORDER BY created, hash");
+        await using var r = await cmd.ExecuteReaderAsync(cancel);
+        var keys = new List<ApiKeyRecord>();
+        while (await r.ReadAsync(cancel))
+        {
+            keys.Add(new ApiKeyRecord(r.GetString(0), r.GetString(1), r.GetString(2).Split(' ', StringSplitOptions.RemoveEmptyEntries), r.GetFieldValue<DateTimeOffset>(3), r.GetString(4)));
+        }
+        return keys;
+    }
+
+    public async Task<bool> DeleteApiKeyAsync(string hash, CancellationToken cancel)
+    {
+        await using var c = await _source.OpenConnectionAsync(cancel);
+        return await ExecuteAsync(c, null, "DELETE FROM api_keys WHERE hash = @h", cancel, ("h", hash)) > 0;
+    }
+
     public async Task AddApiKeyAsync(ApiKeyRecord key, CancellationToken cancel)
     {
         await using var c = await _source.OpenConnectionAsync(cancel);

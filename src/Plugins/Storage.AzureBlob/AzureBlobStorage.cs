@@ -26,7 +26,7 @@ public sealed class AzureBlobStorageOptions
 /// Package files in one Azure Blob Storage container. Writes without overwrite are conditional on the
 /// service (If-None-Match: *), so several hub instances can never replace each other's versions.
 /// </summary>
-public sealed partial class AzureBlobStorage : IRangedBlobStorage, IBlobListing, IDisposable
+public sealed partial class AzureBlobStorage : IRangedBlobStorage, IDisposable
 {
     private readonly BlobRestClient _client;
     private readonly string _container;

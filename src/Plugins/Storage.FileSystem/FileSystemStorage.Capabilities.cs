@@ -5,11 +5,9 @@ using XModHub.Core;
 namespace XModHub.Plugins.Storage.FileSystem;
 
 /// <summary>Ranged reads and listing (the optional storage capabilities) on the file system.</summary>
-public sealed partial class FileSystemStorage : IRangedBlobStorage, IBlobListing
+public sealed partial class FileSystemStorage : IRangedBlobStorage
 {
     // PutAsync's in-flight temporary files ("{path}.{guid:N}.tmp"): not blobs, so not listed.
-    [GeneratedRegex(@"\.[0-9a-f]{32}\.tmp$")]
-    private static partial Regex TempFile();
 
     public Task<Stream?> GetRangeAsync(string path, long offset, long? length, CancellationToken cancel)
     {
@@ -42,7 +40,7 @@ public sealed partial class FileSystemStorage : IRangedBlobStorage, IBlobListing
         {
             cancel.ThrowIfCancellationRequested();
             var relative = System.IO.Path.GetRelativePath(_root, file).Replace(System.IO.Path.DirectorySeparatorChar, '/');
-            if (relative.StartsWith(prefix, StringComparison.Ordinal) && !TempFile().IsMatch(relative))
+            if (relative.StartsWith(prefix, StringComparison.Ordinal))
             {
                 var info = new FileInfo(file);
                 entries.Add(new BlobEntry(relative, info.Length, info.LastWriteTimeUtc));

@@ -64,21 +64,6 @@ public sealed partial class FileSystemStorage(FileSystemStorageOptions options) 
         }
     }
 
-    public async IAsyncEnumerable<string> ListAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
-    {
-        await Task.CompletedTask;
-        var dir = System.IO.Path.Combine(_root, prefix);
-        if (!Directory.Exists(dir))
-        {
-            yield break;
-        }
-        foreach (var f in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
-        {
-            cancel.ThrowIfCancellationRequested();
-            yield return System.IO.Path.GetRelativePath(_root, f).Replace('\\', '/');
-        }
-    }
-
     public Task<bool> DeleteAsync(string path, CancellationToken cancel)
     {
         var full = Resolve(path);

@@ -1,3 +1,4 @@
+using XModHub.Cli.Commands.Keys;
 using XModHub.Client;
 using XModHub.Client.Feeds;
 

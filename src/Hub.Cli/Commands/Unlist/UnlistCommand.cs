@@ -1,4 +1,5 @@
 using XMod;
+using XModHub.Cli.Commands.Keys;
 using XModHub.Client;
 using XModHub.Client.Feeds;
 using XModHub.Client.Packages;

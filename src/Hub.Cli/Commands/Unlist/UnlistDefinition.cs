@@ -8,12 +8,14 @@ public static class UnlistDefinition
 {
     public static readonly Argument<string> Spec = new("package") { Description = "id@version, the id as on the hub (e.g. xmod-mini.lang-de@1.0.0)" };
 
-    public static IEnumerable<Command> Create(IServiceProvider services)
+    public static Command CreateUnlist(IServiceProvider services) => Create(services, "unlist", "Unlist a version: installs skip it unless it is pinned", listed: false);
+
+    public static Command CreateRelist(IServiceProvider services) => Create(services, "relist", "List an unlisted version again", listed: true);
+
+    private static Command Create(IServiceProvider services, string name, string description, bool listed)
     {
-        var unlist = new Command("unlist", "Unlist a version: installs skip it unless it is pinned") { Spec, KeysDefinition.Source };
-        unlist.Action = CliAction.For<UnlistCommand>(services, (u, p, c) => u.RunAsync(p.GetValue(Spec)!, listed: false, p.GetValue(KeysDefinition.Source), c));
-        var relist = new Command("relist", "List an unlisted version again") { Spec, KeysDefinition.Source };
-        relist.Action = CliAction.For<UnlistCommand>(services, (u, p, c) => u.RunAsync(p.GetValue(Spec)!, listed: true, p.GetValue(KeysDefinition.Source), c));
-        return [unlist, relist];
+        var command = new Command(name, description) { Spec, KeysDefinition.Source };
+        command.Action = CliAction.For<UnlistCommand>(services, (u, p, c) => u.RunAsync(p.GetValue(Spec)!, listed, p.GetValue(KeysDefinition.Source), c));
+        return command;
     }
 }
