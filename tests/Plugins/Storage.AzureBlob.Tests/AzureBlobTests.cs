@@ -2,10 +2,8 @@ using System.Net;
 using System.Text;
 using XMod;
 using XModHub.Core;
-using XModHub.Plugins.Storage.AzureBlob;
-using XModHub.Plugins.Tests.Support;
 
-namespace XModHub.Plugins.Tests;
+namespace XModHub.Plugins.Storage.AzureBlob.Tests;
 
 /// <summary>What only the Azure Blob provider has: connection strings, Shared Key, blocks, start-up errors.</summary>
 [Collection(AzuriteCollection.Name)]

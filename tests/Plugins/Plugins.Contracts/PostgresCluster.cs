@@ -1,44 +1,48 @@
-using System.Diagnostics;
 using Npgsql;
 using XModHub.Plugins.Metadata.PostgreSql;
 
-namespace XModHub.Plugins.Tests.Support;
+namespace XModHub.Plugins.Contracts;
 
 /// <summary>
 /// A throw-away PostgreSQL cluster (Debian's postgresql, installed by scripts/install-deps) in a
 /// temporary folder on a free loopback port: initdb, pg_ctl start, and pg_ctl stop plus removal at the end.
-/// Run as root, the server runs as the postgres OS user (PostgreSQL refuses root).
+/// Run as root, the server runs as the postgres OS user (PostgreSQL refuses root). No xunit here:
+/// bench/XMod.Bench compiles this file in too.
 /// </summary>
-public sealed class PostgresFixture : IAsyncLifetime
+public sealed class PostgresCluster : IAsyncDisposable
 {
     private const string Bin = "/usr/lib/postgresql/15/bin";
-    private readonly string _dir = Directory.CreateTempSubdirectory("xmod-pg-").FullName;
+    private readonly string _dir;
 
-    public int Port { get; private set; }
+    private PostgresCluster(string dir, int port) => (_dir, Port) = (dir, port);
+
+    public int Port { get; }
 
     public string ConnectionString(string database) =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Timeout=10";
 
     private static bool IsRoot => Environment.UserName == "root";
 
-    private Task<string> AsServerUserAsync(string program, params string[] args) =>
+    private static Task<string> AsServerUserAsync(string program, params string[] args) =>
         IsRoot ? TestEnv.RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(Bin, program), .. args]) : TestEnv.RunAsync(Path.Combine(Bin, program), args);
 
-    public async Task InitializeAsync()
+    public static async Task<PostgresCluster> StartAsync()
     {
         if (!File.Exists(Path.Combine(Bin, "initdb")))
         {
             throw new InvalidOperationException($"PostgreSQL 15 is not installed ({Bin}/initdb missing): run scripts/install-deps");
         }
+        var dir = Directory.CreateTempSubdirectory("xmod-pg-").FullName;
         if (IsRoot)
         {
-            await TestEnv.RunAsync("chown", "postgres:postgres", _dir);
+            await TestEnv.RunAsync("chown", "postgres:postgres", dir);
         }
-        Port = TestEnv.FreePort();
-        var data = Path.Combine(_dir, "data");
+        var cluster = new PostgresCluster(dir, TestEnv.FreePort());
+        var data = Path.Combine(dir, "data");
         await AsServerUserAsync("initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8");
-        var options = $"-p {Port} -k {_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200";
-        await AsServerUserAsync("pg_ctl", "-D", data, "-o", options, "-l", Path.Combine(_dir, "log"), "-w", "-t", "60", "start");
+        var options = $"-p {cluster.Port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200";
+        await AsServerUserAsync("pg_ctl", "-D", data, "-o", options, "-l", Path.Combine(dir, "log"), "-w", "-t", "60", "start");
+        return cluster;
     }
 
     /// <summary>A new empty database (tests never share one).</summary>
@@ -59,7 +63,7 @@ public sealed class PostgresFixture : IAsyncLifetime
         return store;
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
         try
@@ -71,10 +75,4 @@ public sealed class PostgresFixture : IAsyncLifetime
             Directory.Delete(_dir, recursive: true);
         }
     }
-}
-
-[CollectionDefinition(Name)]
-public sealed class PostgresCollection : ICollectionFixture<PostgresFixture>
-{
-    public const string Name = "postgres";
 }

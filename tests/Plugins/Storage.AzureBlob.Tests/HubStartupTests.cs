@@ -3,12 +3,11 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using XMod;
-using XModHub.Plugins.Tests.Support;
 using XModHub.Server;
 
-namespace XModHub.Plugins.Tests;
+namespace XModHub.Plugins.Storage.AzureBlob.Tests;
 
-/// <summary>The hub selects the providers by configuration, says which it uses, and fails to start in one line.</summary>
+/// <summary>The hub selects Azure Blob (with PostgreSQL) by configuration, says which it uses, and fails to start in one line.</summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class HubStartupTests(AzuriteFixture azurite, PostgresFixture postgres) : IClassFixture<PostgresFixture>, IDisposable
 {
@@ -53,17 +52,6 @@ public sealed class HubStartupTests(AzuriteFixture azurite, PostgresFixture post
         }));
         Assert.StartsWith($"Azure Blob storage at {azurite.Endpoint} refused the account key", e.Message, StringComparison.Ordinal);
         Assert.EndsWith("check Storage:ConnectionString", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task PostgreSql_without_a_connection_string_is_one_line()
-    {
-        var e = await Assert.ThrowsAsync<XModException>(() => HubApp.StartAsync(_data, configure: b =>
-        {
-            b.Configuration["Database:Type"] = "PostgreSql";
-            b.Logging.ClearProviders();
-        }));
-        Assert.StartsWith("Database:ConnectionString is required for the PostgreSql metadata store", e.Message, StringComparison.Ordinal);
     }
 
     private sealed class ListLogger : ILoggerProvider, ILogger

@@ -2,9 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace XModHub.Plugins.Tests.Support;
+namespace XModHub.Plugins.Contracts;
 
-internal static class TestEnv
+public static class TestEnv
 {
     /// <summary>The repository root (where XModHub.sln is), found from the test assembly upwards.</summary>
     public static string RepoRoot { get; } = FindRoot();

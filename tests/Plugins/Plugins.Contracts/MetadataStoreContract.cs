@@ -1,7 +1,7 @@
 using XMod.Packaging.Manifests;
 using XModHub.Core;
 
-namespace XModHub.Plugins.Tests.Contracts;
+namespace XModHub.Plugins.Contracts;
 
 /// <summary>
 /// What every metadata provider does (SQLite, PostgreSQL): a derived class supplies a fresh,
@@ -72,7 +72,9 @@ public abstract class MetadataStoreContract
         await Assert.ThrowsAsync<IOException>(() => store.AddAsync(Record("f.g", "1.0.0"), _ => throw new IOException("disk full"), default));
         Assert.Null(await store.GetAsync("f.g", "1.0.0", default));
         Assert.Empty(await store.GetOwnersAsync("f.g", default));
-        Assert.Equal(AddResult.Added, await AddAsync(store, Record("f.g", "1.0.0")));
+        // Another publisher can take the id: no owner survived the failed add.
+        Assert.Equal(AddResult.Added, await AddAsync(store, Record("f.g", "1.0.0", "carol")));
+        Assert.Equal(["carol"], await store.GetOwnersAsync("f.g", default));
     }
 
     [Fact]
@@ -86,6 +88,7 @@ public abstract class MetadataStoreContract
         Assert.False(await store.AddOwnerAsync("own.me", "bob", default));
         Assert.Equal(["alice", "bob"], await store.GetOwnersAsync("own.me", default));
         Assert.Equal(AddResult.Added, await AddAsync(store, Record("own.me", "2.0.0", "bob")));
+        Assert.Equal(["1.0.0", "2.0.0"], (await store.GetVersionsAsync("own.me", true, default)).Select(r => r.Version));
     }
 
     [Fact]
@@ -179,6 +182,7 @@ public abstract class MetadataStoreContract
     [InlineData("_")]
     [InlineData("' OR ''='")]
     [InlineData("\\")]
+    [InlineData("'; DROP TABLE packages; --")]
     public async Task Search_text_is_literal_not_a_pattern(string hostile)
     {
         var store = await CreateAsync();
@@ -208,5 +212,30 @@ public abstract class MetadataStoreContract
         await AddAsync(store, Record("XMod.Trunk.Small", "1.0.0", kind: PackageKind.Trunk) with { WeightsSha256 = sha, ConfigJson = "{}" });
         Assert.Equal("1.0.0", (await store.FindTrunkAsync("xmod.trunk.small", sha.ToUpperInvariant(), default))?.Version);
         Assert.Null(await store.FindTrunkAsync("xmod.trunk.small", new string('e', 64), default));
+        // Only trunks: a language package carrying the same hash is not one.
+        await AddAsync(store, Record("XMod.Lang.Sw", "1.0.0", bcp47: "sw") with { WeightsSha256 = sha });
+        Assert.Null(await store.FindTrunkAsync("xmod.lang.sw", sha, default));
+    }
+
+    [Fact]
+    public async Task Unlisting_takes_a_version_out_of_search_and_filters_combine()
+    {
+        var store = await CreateAsync();
+        await AddAsync(store, Record("XMod.Lang.Ru", "1.0.0", english: "Russian", script: "Cyrl"));
+        await AddAsync(store, Record("XMod.Lang.De", "1.0.0", english: "German", script: "Latn"));
+        await AddAsync(store, Record("XMod.Lang.De", "2.0.0-beta", english: "German", script: "Latn"));
+        await AddAsync(store, Record("Other.Lang.De", "1.0.0", english: "German", script: "Latn") with { TrunkId = "Other.Trunk" });
+        Assert.Equal(["XMod.Lang.Ru"], (await store.SearchAsync(new SearchQuery { Script = "Cyrl" }, default)).Page.Select(r => r.Id));
+        Assert.Equal(2, (await store.SearchAsync(new SearchQuery { Take = 2 }, default)).Page.Count);
+        var german = await store.SearchAsync(new SearchQuery { Text = "german", IncludePrerelease = false, Trunk = "XMod.Trunk.Small" }, default);
+        Assert.Equal([("XMod.Lang.De", "1.0.0")], german.Page.Select(r => (r.Id, r.Version)));
+
+        Assert.True(await store.SetListedAsync("xmod.lang.ru", "1.0.0", false, default));
+        Assert.Equal(0, (await store.SearchAsync(new SearchQuery { Script = "Cyrl" }, default)).Total);
+        Assert.Empty(await store.GetVersionsAsync("xmod.lang.ru", false, default));
+        Assert.Single(await store.GetVersionsAsync("xmod.lang.ru", true, default));
+        // Listing it again brings it back.
+        Assert.True(await store.SetListedAsync("xmod.lang.ru", "1.0.0", true, default));
+        Assert.Equal(1, (await store.SearchAsync(new SearchQuery { Script = "Cyrl" }, default)).Total);
     }
 }

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using XModHub.Core;
 
-namespace XModHub.Plugins.Tests.Contracts;
+namespace XModHub.Plugins.Contracts;
 
 /// <summary>
 /// What every storage provider does (file system, Azure Blob): a derived class supplies a fresh, empty
@@ -11,6 +11,9 @@ public abstract class BlobStorageContract
 {
     /// <summary>A new storage with nothing in it; <paramref name="blockSize"/> is a hint for providers that upload in blocks.</summary>
     protected abstract Task<IBlobStorage> CreateAsync(int blockSize = 8 << 20);
+
+    /// <summary>Whether a conditional put to a path succeeds after an upload to it broke off; see the override for the exception.</summary>
+    protected virtual bool FailedWriteFreesThePath => true;
 
     protected static byte[] Bytes(int count, int seed = 1)
     {
@@ -131,6 +134,20 @@ public abstract class BlobStorageContract
     }
 
     [Fact]
+    public async Task A_write_that_fails_half_way_leaves_nothing_readable()
+    {
+        var storage = await CreateAsync(blockSize: 64 << 10);
+        await Assert.ThrowsAsync<IOException>(() => storage.PutAsync("broken/1.0.0/broken.nupkg", new FailingStream(), false, default));
+        Assert.Null(await storage.GetAsync("broken/1.0.0/broken.nupkg", default));
+        Assert.Empty(await ToListAsync(storage.ListAsync("", default)));
+        // The path is free for a whole upload (a retried push).
+        if (FailedWriteFreesThePath)
+        {
+            Assert.Equal(PutResult.Success, await storage.PutAsync("broken/1.0.0/broken.nupkg", new MemoryStream(Bytes(10)), false, default));
+        }
+    }
+
+    [Fact]
     public async Task Listing_follows_the_prefix_in_path_order()
     {
         var storage = await CreateAsync();
@@ -166,6 +183,16 @@ public abstract class BlobStorageContract
             list.Add(e);
         }
         return list;
+    }
+
+    /// <summary>An upload that breaks half-way, as a dropped connection does (past the first 64 KiB block).</summary>
+    public sealed class FailingStream() : MemoryStream(new byte[300_000])
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancel = default) =>
+            Position < 150_000 ? await base.ReadAsync(buffer[..Math.Min(buffer.Length, 10_000)], cancel) : throw new IOException("connection reset");
+
+        public override int Read(byte[] buffer, int offset, int count) =>
+            Position < 150_000 ? base.Read(buffer, offset, Math.Min(count, 10_000)) : throw new IOException("connection reset");
     }
 
     /// <summary>A request body as the server sees it: forward-only, no length.</summary>

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using XModHub.Plugins.Storage.AzureBlob;
 
-namespace XModHub.Plugins.Tests.Support;
+namespace XModHub.Plugins.Contracts;
 
 /// <summary>
 /// A real Azurite blob service on a free loopback port, with its data in a temporary folder; installed
@@ -66,8 +66,3 @@ public sealed class AzuriteFixture : IAsyncLifetime
     }
 }
 
-[CollectionDefinition(Name)]
-public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>
-{
-    public const string Name = "azurite";
-}
