@@ -55,6 +55,9 @@ public static class HubApp
         builder.Services.AddSingleton(new HubOptions(dataDir));
         builder.Services.AddSingleton(new PushOptions(Path.Combine(dataDir, "tmp")));
         builder.Services.AddSingleton(new HubUrls(config["Hub:PublicBaseUrl"]));
+        // Registered after the providers: hosted services start in order, so storage is ready (an
+        // Azure container created, a wrong key reported in its own words) before the sweep reads it.
+        builder.Services.AddHostedService<StartupSweep>();
         // Every route takes kilobytes; the push route alone raises its own limit, after the key is checked.
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = HubRoutes.JsonBodyLimit);
         var app = builder.Build();
@@ -62,7 +65,6 @@ public static class HubApp
             config["Storage:Type"] ?? "FileSystem", Describe(app.Services.GetRequiredService<IBlobStorage>(), config["Storage:Path"]),
             config["Database:Type"] ?? "Sqlite", Describe(app.Services.GetRequiredService<IMetadataStore>(), config["Database:ConnectionString"]));
         app.Services.GetRequiredService<IMetadataStore>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
-        Sweep(app, dataDir);
         HubRoutes.Map(app);
         return app;
     }
@@ -98,18 +100,22 @@ public static class HubApp
     private static string? Describe(object provider, string? fallback) =>
         provider.ToString() is { } s && s != provider.GetType().ToString() ? s : fallback;
 
-    /// <summary>What a killed hub left: spooled uploads, half-copied and orphan blobs.</summary>
-    private static void Sweep(WebApplication app, string dataDir)
+    /// <summary>At start, before requests are served: removes what a killed hub left (spooled uploads, half-copied and orphan blobs).</summary>
+    private sealed class StartupSweep(PackageService packages, PushOptions push) : IHostedService
     {
-        var tmp = Path.Combine(dataDir, "tmp");
-        if (Directory.Exists(tmp))
+        public async Task StartAsync(CancellationToken cancel)
         {
-            foreach (var f in Directory.EnumerateFiles(tmp))
+            if (Directory.Exists(push.TempDirectory))
             {
-                File.Delete(f);
+                foreach (var f in Directory.EnumerateFiles(push.TempDirectory))
+                {
+                    File.Delete(f);
+                }
             }
+            await packages.SweepAsync(cancel);
         }
-        app.Services.GetRequiredService<PackageService>().SweepAsync(CancellationToken.None).GetAwaiter().GetResult();
+
+        public Task StopAsync(CancellationToken cancel) => Task.CompletedTask;
     }
 
     private static void Register(Dictionary<string, Action<IServiceCollection, IConfiguration>> registry, string name, string key,

@@ -189,7 +189,7 @@ public sealed class CommandTests
         Assert.Equal(1, await cli.RunAsync("finetune", "--trunk", nowhere, "--train", data, "--lang", "en_XX", "--out", nowhere));
         Assert.Equal(1, await cli.RunAsync("predict", "--model", nowhere, "--trunk", nowhere, "--lang", "en_XX"));
         Assert.Equal([
-            $"error: --corpus {nowhere} does not exist",
+            $"error: --corpus {nowhere} does not exist: give a text file (one paragraph per line) or a corpus directory",
             "error: unknown task 'summarise': use sequence-classification, token-classification or question-answering",
             $"error: {data}:2: expected 'label<TAB>text'",
             "error: give --text or --file",

@@ -97,8 +97,11 @@ public sealed class PackageServiceTests : IDisposable
     {
         var alice = await Key("alice");
         _blobs.Failing = true;
-        await Assert.ThrowsAsync<IOException>(() => Push(_packages[0], alice));
+        // A full disk is an expected outcome (507 with a message), not an exception, and stores nothing.
+        var full = await Push(_packages[0], alice);
+        Assert.Equal(PushStatus.InsufficientStorage, full.Status);
         Assert.Null(await _store.GetAsync("xmod-nano", "1.0.0", default));
+        Assert.Empty(_blobs.Paths);
         _blobs.Failing = false;
         Assert.Equal(PushStatus.Created, (await Push(_packages[0], alice)).Status);
     }
