@@ -1,16 +1,14 @@
-using XMod.Runtime.Tasks;
 using System.Diagnostics;
 using System.Globalization;
 using XMod.Packaging;
 using XMod.Packaging.Languages;
-using XMod.Training.Corpora;
 using XMod.Runtime.Model;
+using XMod.Runtime.Tasks;
 using XMod.Tensors;
-using XMod.Runtime.Scoring;
-using XMod.Training.Pretraining;
 using XMod.Training.AddLanguage;
+using XMod.Training.Corpora;
 using XMod.Training.FineTuning;
-using XMod.Training.Loop;
+using XMod.Training.Pretraining;
 
 namespace XMod.Bench;
 

@@ -3,13 +3,10 @@ using System.Globalization;
 using System.Text.Json;
 using XMod.Packaging.Checkpoints;
 using XMod.Runtime.Model;
-using XMod.Tensors.Optim;
-using XMod.Tensors;
 using XMod.Runtime.Scoring;
-using XMod.Training.Pretraining;
-using XMod.Training.AddLanguage;
-using XMod.Training.FineTuning;
+using XMod.Tensors;
 using XMod.Training.Loop;
+using XMod.Training.Pretraining;
 
 namespace XMod.Bench;
 

@@ -1,4 +1,3 @@
-using XModHub.Client;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
@@ -6,8 +5,8 @@ using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
 using XMod.Runtime.Serving;
+using XModHub.Client;
 using XModHub.Client.Cache;
-using XModHub.Cli;
 using XModHub.Client.Feeds;
 using XModHub.Client.Packages;
 using XModHub.Core;

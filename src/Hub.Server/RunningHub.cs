@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-
 namespace XModHub.Server;
 
 /// <summary>A hub running in this process, and the address it listens on.</summary>

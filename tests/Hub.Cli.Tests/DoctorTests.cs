@@ -1,8 +1,7 @@
-using XModHub.Client;
 using System.Text.Json;
 using XMod.Tensors.Diagnostics;
-using XModHub.Cli;
 using XModHub.Cli.Commands.Doctor;
+using XModHub.Client;
 
 namespace Hub.Cli.Tests;
 

@@ -1,5 +1,4 @@
 using NuGet.Versioning;
-using XMod.Packaging.Caching;
 using XMod.Runtime.Serving;
 using XModHub.Client.Cache;
 

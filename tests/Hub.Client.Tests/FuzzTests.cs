@@ -4,14 +4,13 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using NuGet.Versioning;
-using Xunit.Abstractions;
 using XMod;
-using XMod.Packaging;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
 using XMod.Packaging.SafeTensors;
 using XModHub.Client.Cache;
+using Xunit.Abstractions;
 
 namespace XModHub.Client.Tests;
 

@@ -1,5 +1,4 @@
 using XModHub.Client.Cache;
-using XModHub.Client;
 using XModHub.Client.Feeds;
 using XModHub.Client.Packages;
 

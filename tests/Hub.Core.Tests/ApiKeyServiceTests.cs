@@ -1,5 +1,3 @@
-using XModHub.Core;
-
 namespace XModHub.Core.Tests;
 
 public sealed class ApiKeyServiceTests

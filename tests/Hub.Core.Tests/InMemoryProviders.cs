@@ -1,5 +1,3 @@
-using XModHub.Core;
-
 namespace XModHub.Core.Tests;
 
 /// <summary>The providers' contracts in memory (the plugin projects test the real ones): enough to test the service's policy alone.</summary>

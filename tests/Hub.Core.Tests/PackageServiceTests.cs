@@ -1,5 +1,4 @@
 using XMod.Packaging.Nupkg;
-using XModHub.Core;
 
 namespace XModHub.Core.Tests;
 

@@ -1,6 +1,5 @@
 using System.IO.Compression;
 using System.Text;
-using XMod.Packaging;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
 

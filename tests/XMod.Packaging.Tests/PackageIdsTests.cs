@@ -1,4 +1,3 @@
-using XMod.Packaging;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using XMod.Packaging;
 using XMod.Packaging.SafeTensors;
 
 namespace XMod.Packaging.Tests;

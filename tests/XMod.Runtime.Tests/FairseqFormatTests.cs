@@ -1,7 +1,6 @@
 using XMod.Packaging.Checkpoints;
 using XMod.Runtime.Model;
 using XMod.Runtime.Tokenization;
-using XMod.Tensors;
 using XMod.Tensors.SentencePiece;
 
 namespace XMod.Runtime.Tests;

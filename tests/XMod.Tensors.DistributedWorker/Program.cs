@@ -1,5 +1,4 @@
 using XMod;
-using XMod.Tensors.Distributed;
 using XMod.Tensors.DistributedWorker;
 
 // usage: XMod.Tensors.DistributedWorker SCENARIO RANK WORLD_SIZE STORE TIMEOUT_MS

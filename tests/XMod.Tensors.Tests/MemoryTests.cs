@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using XMod.Tensors.Optim;
-using XMod.Tensors;
 
 namespace XMod.Tensors.Tests;
 

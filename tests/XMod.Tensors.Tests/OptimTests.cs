@@ -1,5 +1,4 @@
 using XMod.Tensors.Optim;
-using XMod.Tensors;
 
 namespace XMod.Tensors.Tests;
 

@@ -1,5 +1,3 @@
-using XMod.Tensors;
-
 namespace XMod.Tensors.Tests;
 
 public sealed class TensorTests

@@ -1,16 +1,13 @@
-using XMod.Runtime.Tasks;
 using XMod.Packaging.Checkpoints;
-using XMod.Packaging.Languages;
 using XMod.Packaging.Manifests;
-using XMod.Training.Corpora;
 using XMod.Runtime.Model;
-using XMod.Tensors;
-using XMod.Runtime.Tokenization;
 using XMod.Runtime.Scoring;
-using XMod.Training.Pretraining;
+using XMod.Runtime.Tasks;
+using XMod.Tensors;
 using XMod.Training.AddLanguage;
+using XMod.Training.Corpora;
 using XMod.Training.FineTuning;
-using XMod.Training.Loop;
+using XMod.Training.Pretraining;
 
 namespace XMod.Training.Tests;
 

@@ -1,4 +1,3 @@
-using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Languages;
 using XMod.Runtime.Model;
 using XMod.Training.Corpora;

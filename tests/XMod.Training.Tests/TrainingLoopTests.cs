@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using XMod.Packaging.Checkpoints;
 using XMod.Runtime.Model;
 using XMod.Runtime.Tasks;
 using XMod.Tensors;

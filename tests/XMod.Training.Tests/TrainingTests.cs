@@ -1,13 +1,11 @@
-using XMod.Runtime.Tokenization;
 using XMod.Packaging.Languages;
-using XMod.Training.Corpora;
 using XMod.Runtime.Model;
-using XMod.Tensors;
 using XMod.Runtime.Scoring;
-using XMod.Training.Pretraining;
-using XMod.Training.AddLanguage;
-using XMod.Training.FineTuning;
+using XMod.Runtime.Tokenization;
+using XMod.Tensors;
+using XMod.Training.Corpora;
 using XMod.Training.Loop;
+using XMod.Training.Pretraining;
 
 namespace XMod.Training.Tests;
 

@@ -12,7 +12,9 @@ using XModHub.Cli.Commands.FineTune;
 using XModHub.Cli.Commands.ImportHf;
 using XModHub.Cli.Commands.Info;
 using XModHub.Cli.Commands.Install;
+using XModHub.Cli.Commands.Keys;
 using XModHub.Cli.Commands.List;
+using XModHub.Cli.Commands.Owners;
 using XModHub.Cli.Commands.Predict;
 using XModHub.Cli.Commands.Pretrain;
 using XModHub.Cli.Commands.Publish;
@@ -21,11 +23,8 @@ using XModHub.Cli.Commands.Search;
 using XModHub.Cli.Commands.Serve;
 using XModHub.Cli.Commands.Source;
 using XModHub.Cli.Commands.Uninstall;
-using XModHub.Client;
-
-using XModHub.Cli.Commands.Keys;
-using XModHub.Cli.Commands.Owners;
 using XModHub.Cli.Commands.Unlist;
+using XModHub.Client;
 
 namespace XModHub.Cli;
 

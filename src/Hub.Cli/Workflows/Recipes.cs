@@ -1,21 +1,14 @@
-using XModHub.Cli.Workflows;
-using XMod.Runtime.Model;
-using XMod.Runtime.Tasks;
-using XModHub.Client.Packages;
-using XModHub.Client;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using XMod;
-using XMod.Packaging;
 using XMod.Packaging.Languages;
 using XMod.Packaging.Manifests;
-using XMod.Training.Corpora;
-using XMod.Runtime.Scoring;
-using XMod.Training.Pretraining;
+using XMod.Runtime.Model;
 using XMod.Training.AddLanguage;
-using XMod.Training.FineTuning;
-using XMod.Training.Loop;
-using XModHub.Cli;
+using XMod.Training.Corpora;
+using XMod.Training.Pretraining;
+using XModHub.Client;
+using XModHub.Client.Packages;
 
 namespace XModHub.Cli.Workflows;
 

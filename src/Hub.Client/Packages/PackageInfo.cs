@@ -1,6 +1,6 @@
 using NuGet.Versioning;
-using XMod.Packaging.Manifests;
 using XMod.Packaging.Caching;
+using XMod.Packaging.Manifests;
 
 namespace XModHub.Client.Packages;
 

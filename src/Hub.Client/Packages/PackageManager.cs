@@ -1,13 +1,11 @@
 using System.Diagnostics;
 using NuGet.Versioning;
 using XMod;
-using XMod.Packaging;
 using XMod.Packaging.Caching;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
 using XModHub.Client.Cache;
-using XModHub.Client;
 using XModHub.Client.Feeds;
 
 namespace XModHub.Client.Packages;

@@ -1,8 +1,8 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using NuGet.Versioning;
 using Npgsql;
+using NuGet.Versioning;
 using XMod;
 using XMod.Packaging.Manifests;
 using XModHub.Core;

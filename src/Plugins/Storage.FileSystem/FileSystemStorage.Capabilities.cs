@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.RegularExpressions;
 using XModHub.Core;
 
 namespace XModHub.Plugins.Storage.FileSystem;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Languages;
-
 using XMod.Packaging.Nupkg;
 
 namespace XMod.Packaging.Manifests;

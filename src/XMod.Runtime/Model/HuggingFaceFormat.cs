@@ -1,10 +1,9 @@
-using XMod.Tensors.SentencePiece;
 using XMod.Packaging;
 using XMod.Packaging.Checkpoints;
-using XMod.Packaging.SafeTensors;
-using XMod.Tensors;
 using XMod.Runtime.Formats;
 using XMod.Runtime.Tokenization;
+using XMod.Tensors;
+using XMod.Tensors.SentencePiece;
 
 namespace XMod.Runtime.Model;
 

@@ -1,6 +1,5 @@
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Manifests;
-using XMod.Tensors;
 using XMod.Runtime.Tokenization;
 
 namespace XMod.Runtime.Model;

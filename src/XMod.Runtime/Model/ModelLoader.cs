@@ -1,6 +1,4 @@
-using XMod.Runtime.Tasks;
 using XMod.Runtime.Tokenization;
-using XMod.Runtime.Scoring;
 
 namespace XMod.Runtime.Model;
 

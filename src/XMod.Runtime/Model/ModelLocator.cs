@@ -1,5 +1,4 @@
 using NuGet.Versioning;
-using XMod.Packaging;
 using XMod.Packaging.Caching;
 using XMod.Packaging.Manifests;
 

@@ -1,8 +1,7 @@
-using XMod.Packaging;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.SafeTensors;
-using XMod.Tensors;
 using XMod.Runtime.Tokenization;
+using XMod.Tensors;
 
 namespace XMod.Runtime.Model;
 

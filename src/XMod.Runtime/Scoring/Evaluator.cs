@@ -1,6 +1,6 @@
 using XMod.Runtime.Model;
-using XMod.Tensors;
 using XMod.Runtime.Tokenization;
+using XMod.Tensors;
 
 namespace XMod.Runtime.Scoring;
 

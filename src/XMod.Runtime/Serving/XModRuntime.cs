@@ -1,13 +1,13 @@
-using XMod.Runtime.Tokenization;
-using XMod.Runtime.Tasks;
 using Microsoft.Extensions.DependencyInjection;
 using XMod.Packaging;
 using XMod.Packaging.Caching;
 using XMod.Packaging.Languages;
 using XMod.Packaging.Manifests;
 using XMod.Runtime.Model;
-using XMod.Tensors;
 using XMod.Runtime.Scoring;
+using XMod.Runtime.Tasks;
+using XMod.Runtime.Tokenization;
+using XMod.Tensors;
 
 namespace XMod.Runtime.Serving;
 

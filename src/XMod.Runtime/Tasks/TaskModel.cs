@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using XMod.Packaging;
 using XMod.Packaging.Manifests;
 using XMod.Runtime.Model;
 using XMod.Tensors;

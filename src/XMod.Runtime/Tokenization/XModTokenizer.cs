@@ -1,7 +1,7 @@
-using XMod.Tensors.SentencePiece;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using XMod.Packaging;
+using XMod.Tensors.SentencePiece;
 
 namespace XMod.Runtime.Tokenization;
 

@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using XMod.Tensors.Interop;
-using XMod.Tensors;
 
 namespace XMod.Tensors.Diagnostics;
 

@@ -1,5 +1,4 @@
 using XMod.Tensors.Interop;
-using XMod.Tensors;
 
 namespace XMod.Tensors.Optim;
 

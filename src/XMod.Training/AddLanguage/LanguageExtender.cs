@@ -1,18 +1,15 @@
-using XMod.Runtime.Scoring;
-using XMod.Training.Pretraining;
-using XMod.Training.Loop;
 using System.Globalization;
-using System.Text;
-using XMod.Packaging;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Languages;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
-using XMod.Training.Corpora;
-using XMod.Training.Checks;
 using XMod.Runtime.Model;
-using XMod.Tensors;
+using XMod.Runtime.Scoring;
 using XMod.Runtime.Tokenization;
+using XMod.Tensors;
+using XMod.Training.Checks;
+using XMod.Training.Loop;
+using XMod.Training.Pretraining;
 
 namespace XMod.Training.AddLanguage;
 

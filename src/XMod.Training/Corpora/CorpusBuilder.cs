@@ -1,9 +1,3 @@
-using XMod.Tensors;
-using XMod.Runtime.Model;
-using XMod.Runtime.Scoring;
-using XMod.Runtime.Tokenization;
-using XMod.Training.Pretraining;
-using XMod.Training.Loop;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Security.Cryptography;
@@ -11,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using XMod.Packaging;
 using XMod.Packaging.Languages;
+using XMod.Training.Loop;
 
 namespace XMod.Training.Corpora;
 

@@ -1,8 +1,3 @@
-using XMod.Tensors;
-using XMod.Runtime.Model;
-using XMod.Runtime.Scoring;
-using XMod.Training.Pretraining;
-using XMod.Training.Loop;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;

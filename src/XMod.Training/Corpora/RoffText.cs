@@ -1,9 +1,3 @@
-using XMod.Tensors;
-using XMod.Runtime.Model;
-using XMod.Runtime.Scoring;
-using XMod.Runtime.Tokenization;
-using XMod.Training.Pretraining;
-using XMod.Training.Loop;
 using System.Text;
 using System.Text.RegularExpressions;
 

@@ -1,17 +1,11 @@
-using XMod.Training.Pretraining;
 using System.Globalization;
-using System.Text.Json;
-using XMod.Packaging;
-using XMod.Packaging.Checkpoints;
-using XMod.Packaging.Manifests;
+using XMod.Packaging.Languages;
 using XMod.Runtime.Model;
-using XMod.Tensors;
-using XMod.Runtime.Tokenization;
 using XMod.Runtime.Scoring;
 using XMod.Runtime.Tasks;
-using XMod.Training.Loop;
+using XMod.Tensors;
 using XMod.Training.Checks;
-using XMod.Packaging.Languages;
+using XMod.Training.Loop;
 
 namespace XMod.Training.FineTuning;
 

@@ -1,8 +1,3 @@
-using XMod.Tensors;
-using XMod.Runtime.Model;
-using XMod.Runtime.Scoring;
-using XMod.Runtime.Tokenization;
-using XMod.Training.Pretraining;
 namespace XMod.Training.Loop;
 
 /// <summary>Linear warm-up to the peak, then linear decay to zero at the last step (fairseq's polynomial_decay, power 1).</summary>

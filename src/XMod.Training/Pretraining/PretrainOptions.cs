@@ -1,9 +1,5 @@
-using XMod.Tensors;
-using XMod.Runtime.Model;
-using XMod.Runtime.Scoring;
-using XMod.Runtime.Tokenization;
-using XMod.Training.Loop;
 using System.Text.Json.Serialization;
+using XMod.Training.Loop;
 
 namespace XMod.Training.Pretraining;
 

@@ -1,17 +1,15 @@
-using XMod.Runtime.Scoring;
-using XMod.Training.Loop;
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using XMod.Packaging;
 using XMod.Packaging.Checkpoints;
+using XMod.Packaging.Languages;
+using XMod.Runtime.Model;
+using XMod.Runtime.Scoring;
+using XMod.Runtime.Tokenization;
+using XMod.Tensors;
 using XMod.Training.Corpora;
 using XMod.Training.Distributed;
-using XMod.Runtime.Model;
-using XMod.Tensors.Optim;
-using XMod.Tensors;
-using XMod.Runtime.Tokenization;
-using XMod.Packaging.Languages;
+using XMod.Training.Loop;
 
 namespace XMod.Training.Pretraining;
 

@@ -1,9 +1,6 @@
-using XMod.Tensors;
-using XMod.Runtime.Model;
+using System.Text.Json.Serialization;
 using XMod.Runtime.Scoring;
 using XMod.Runtime.Tokenization;
-using XMod.Training.Loop;
-using System.Text.Json.Serialization;
 
 namespace XMod.Training.Pretraining;
 

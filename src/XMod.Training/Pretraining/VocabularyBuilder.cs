@@ -1,12 +1,8 @@
-using XMod.Tensors.SentencePiece;
-using XMod.Tensors;
-using XMod.Runtime.Model;
-using XMod.Runtime.Scoring;
-using XMod.Training.Loop;
 using System.Diagnostics;
 using System.Text;
-using XMod.Training.Corpora;
 using XMod.Runtime.Tokenization;
+using XMod.Tensors.SentencePiece;
+using XMod.Training.Corpora;
 
 namespace XMod.Training.Pretraining;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using XMod.Training.AddLanguage;
-using XMod.Training.Corpora;
 
 namespace XMod.Training.Studies;
 

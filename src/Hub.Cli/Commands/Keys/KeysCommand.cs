@@ -1,4 +1,3 @@
-using System.Text.Json;
 using XMod;
 using XModHub.Client;
 using XModHub.Client.Feeds;

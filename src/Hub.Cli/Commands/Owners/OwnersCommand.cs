@@ -1,6 +1,5 @@
 using XModHub.Cli.Commands.Keys;
 using XModHub.Client;
-using XModHub.Client.Feeds;
 
 namespace XModHub.Cli.Commands.Owners;
 

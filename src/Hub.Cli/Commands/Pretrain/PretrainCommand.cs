@@ -1,5 +1,4 @@
 using XMod.Runtime.Model;
-using XMod.Training.Corpora;
 using XMod.Training.Distributed;
 using XMod.Training.Pretraining;
 using XModHub.Client;

@@ -1,7 +1,6 @@
 using XMod;
 using XModHub.Cli.Commands.Keys;
 using XModHub.Client;
-using XModHub.Client.Feeds;
 using XModHub.Client.Packages;
 
 namespace XModHub.Cli.Commands.Unlist;
