@@ -141,16 +141,7 @@ public sealed class Pretrainer : IDisposable
     private static Pretrainer Join(Corpus corpus, string runDir, PretrainOptions options, TrainingLoopOptions? loop, DataParallel parallel)
     {
         var tokenizer = XModTokenizer.Load(Path.Combine(runDir, ModelStore.TokenizerDir));
-        var config = (XModConfig.Preset(options.Preset) with
-        {
-            VocabSize = tokenizer.VocabSize,
-            MaskTokenId = tokenizer.MaskId,
-            Languages = options.Languages,
-            SharedModule = options.Shared,
-        }).Validate();
-        var model = XModModel.Initialize(config, options.Seed);
-        var streams = CorpusTokens.Load(corpus, options.Languages, tokenizer, Path.Combine(runDir, "cache"), heldOut: false, _ => { });
-        var data = new PretrainingData(streams, options.Languages, GlobalBatch(options, parallel), options.SequenceLength, options.Alpha, options.Seed);
+        var (model, data) = NewModelAndData(corpus, runDir, options, XModConfig.Preset(options.Preset), tokenizer, parallel, _ => { });
         var trainer = new Pretrainer(runDir, Path.GetFullPath(corpus.Directory), options, model, tokenizer, data, null, _ => { }, loop, parallel);
         parallel.BroadcastFromLeader(trainer._parameters.Select(kv => kv.Value).ToList());
         return trainer;
@@ -200,6 +191,14 @@ public sealed class Pretrainer : IDisposable
         var tokenizer = File.Exists(Path.Combine(tokenizerDir, XModTokenizer.MetadataFile))
             ? XModTokenizer.Load(tokenizerDir)
             : VocabularyBuilder.Train(corpus, options.Languages, options.VocabSize, options.Alpha, options.VocabSampleBytes, tokenizerDir, log);
+        var (model, data) = NewModelAndData(corpus, runDir, options, preset, tokenizer, parallel, log);
+        return new Pretrainer(runDir, corpusDir, options, model, tokenizer, data, runLog, log, loop, parallel);
+    }
+
+    /// <summary>A freshly initialised model for the run's vocabulary and languages, and its data (every rank builds the same).</summary>
+    private static (XModModel Model, PretrainingData Data) NewModelAndData(Corpus corpus, string runDir, PretrainOptions options, XModConfig preset,
+        XModTokenizer tokenizer, DataParallel? parallel, Action<string> log)
+    {
         var config = (preset with
         {
             VocabSize = tokenizer.VocabSize,
@@ -209,8 +208,7 @@ public sealed class Pretrainer : IDisposable
         }).Validate();
         var model = XModModel.Initialize(config, options.Seed);
         var streams = CorpusTokens.Load(corpus, options.Languages, tokenizer, Path.Combine(runDir, "cache"), heldOut: false, log);
-        var data = new PretrainingData(streams, options.Languages, GlobalBatch(options, parallel), options.SequenceLength, options.Alpha, options.Seed);
-        return new Pretrainer(runDir, corpusDir, options, model, tokenizer, data, runLog, log, loop, parallel);
+        return (model, new PretrainingData(streams, options.Languages, GlobalBatch(options, parallel), options.SequenceLength, options.Alpha, options.Seed));
     }
 
     /// <summary>The corpus's codes for what the user typed (de, deu, de-DE, lang-de); none given means every language of the corpus.</summary>
