@@ -72,7 +72,7 @@ public sealed class PackageFuzzer(string dir)
         var cache = new PackageCache(Path.Combine(dir, "home"));
         var version = NuGetVersion.Parse("1.0.0");
         await cache.InstallAsync("tr", version, _ => Open(trunk), "fuzz", null, default);
-        var languageEntries = SecurityClientTests.Entries(languages["de_DE"]);
+        var languageEntries = TestPackages.Entries(languages["de_DE"]);
         var scratch = Directory.CreateDirectory(Path.Combine(dir, "scratch")).FullName;
         var report = new FuzzReport();
         var clock = Stopwatch.StartNew();
@@ -218,7 +218,7 @@ public sealed class PackageFuzzer(string dir)
             }
             case "manifest-json":
                 entries["xmod/xmod.json"] = Encoding.UTF8.GetBytes(MutateJson(Encoding.UTF8.GetString(entries["xmod/xmod.json"]), random));
-                return SecurityClientTests.Zip(entries);
+                return TestPackages.Zip(entries);
             case "nuspec":
             {
                 var key = entries.Keys.First(k => k.EndsWith(".nuspec", StringComparison.Ordinal));
@@ -231,7 +231,7 @@ public sealed class PackageFuzzer(string dir)
                     _ => text.Replace(random.Next(2) == 0 ? "XModLanguage" : "1.0.0", random.Next(2) == 0 ? "" : "XModTrunk"),
                 };
                 entries[key] = Encoding.UTF8.GetBytes(text);
-                return SecurityClientTests.Zip(entries);
+                return TestPackages.Zip(entries);
             }
             case "entry-bytes":
             {
@@ -255,7 +255,7 @@ public sealed class PackageFuzzer(string dir)
             }
         }
         FixManifest(entries);
-        return SecurityClientTests.Zip(entries);
+        return TestPackages.Zip(entries);
     }
 
     private static Dictionary<string, byte[]> EntriesOf(byte[] package)

@@ -34,32 +34,6 @@ public sealed class SecurityClientTests : IDisposable
         return (trunk, languages.ToDictionary(l => l, l => NupkgWriter.Pack(ModelPackages.Language(model, "tr", l, version, Path.Combine(dir, $"{l}-{version}-{seed}")), outDir)));
     }
 
-    internal static Dictionary<string, byte[]> Entries(string nupkg)
-    {
-        using var zip = ZipFile.OpenRead(nupkg);
-        return zip.Entries.ToDictionary(e => e.FullName, e =>
-        {
-            using var s = e.Open();
-            using var ms = new MemoryStream();
-            s.CopyTo(ms);
-            return ms.ToArray();
-        });
-    }
-
-    internal static byte[] Zip(IEnumerable<KeyValuePair<string, byte[]>> entries)
-    {
-        using var ms = new MemoryStream();
-        using (var zip = new ZipArchive(ms, ZipArchiveMode.Create, leaveOpen: true))
-        {
-            foreach (var (name, data) in entries)
-            {
-                using var s = zip.CreateEntry(name).Open();
-                s.Write(data);
-            }
-        }
-        return ms.ToArray();
-    }
-
     private static Task<(Stream, long?)> Bytes(byte[] b) => Task.FromResult<(Stream, long?)>((new MemoryStream(b), b.Length));
 
     // ---- 1 -----------------------------------------------------------------------------------------
@@ -69,14 +43,14 @@ public sealed class SecurityClientTests : IDisposable
     {
         var (trunk, _) = Packages(_dir, "1.0.0", 1);
         var target = $"/tmp/xmod-evil-{Guid.NewGuid():N}/evil.sh";
-        var entries = Entries(trunk);
+        var entries = TestPackages.Entries(trunk);
         var payload = "#!/bin/sh\necho owned\n"u8.ToArray();
         entries["xmod/" + target] = payload;
         var manifest = JsonNode.Parse(entries["xmod/xmod.json"])!;
         manifest["files"]!.AsArray().Add(new JsonObject { ["path"] = target, ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(payload)), ["size"] = payload.Length });
         entries["xmod/xmod.json"] = Encoding.UTF8.GetBytes(manifest.ToJsonString());
         var cache = new PackageCache(Path.Combine(_dir, "home"));
-        var e = await Assert.ThrowsAsync<XModException>(() => cache.InstallAsync("tr", NuGet.Versioning.NuGetVersion.Parse("1.0.0"), _ => Bytes(Zip(entries)), "evil", null, default));
+        var e = await Assert.ThrowsAsync<XModException>(() => cache.InstallAsync("tr", NuGet.Versioning.NuGetVersion.Parse("1.0.0"), _ => Bytes(TestPackages.Zip(entries)), "evil", null, default));
         Assert.Contains("unsafe path", e.Message);
         Assert.False(File.Exists(target));
         Assert.False(Directory.Exists(Path.GetDirectoryName(target)));
@@ -238,7 +212,7 @@ public sealed class SecurityClientTests : IDisposable
     public async Task Item12_OverflowingShapesFromAFeedAreAClearMessage()
     {
         var (trunk, _) = Packages(_dir, "1.0.0", 1);
-        var entries = Entries(trunk);
+        var entries = TestPackages.Entries(trunk);
         var st = entries["xmod/trunk.safetensors"];
         var n = (int)BitConverter.ToUInt64(st, 0);
         var header = System.Text.RegularExpressions.Regex.Replace(Encoding.UTF8.GetString(st, 8, n), "\"shape\":\\[[^\\]]*\\]", "\"shape\":[4611686018427387904,4611686018427387904]");
@@ -255,7 +229,7 @@ public sealed class SecurityClientTests : IDisposable
         }
         entries["xmod/xmod.json"] = Encoding.UTF8.GetBytes(manifest.ToJsonString());
         var cache = new PackageCache(Path.Combine(_dir, "home"));
-        var e = await Assert.ThrowsAsync<XModException>(() => cache.InstallAsync("tr", NuGet.Versioning.NuGetVersion.Parse("1.0.0"), _ => Bytes(Zip(entries)), "stub", null, default));
+        var e = await Assert.ThrowsAsync<XModException>(() => cache.InstallAsync("tr", NuGet.Versioning.NuGetVersion.Parse("1.0.0"), _ => Bytes(TestPackages.Zip(entries)), "stub", null, default));
         Assert.Contains("shape", e.Message);
     }
 
