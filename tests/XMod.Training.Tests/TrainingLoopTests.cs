@@ -40,20 +40,7 @@ public sealed class TrainingLoopTests(LoopFixture fixture) : IClassFixture<LoopF
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    internal static PretrainOptions Nano(int steps) => new()
-    {
-        Preset = "nano",
-        Languages = ["en_XX", "de_DE", "fr_XX"],
-        Steps = steps,
-        BatchSize = 8,
-        SequenceLength = 32,
-        PeakLearningRate = 3e-3,
-        WarmupSteps = 2,
-        VocabSize = 1000,
-        VocabSampleBytes = 200_000,
-        SaveEvery = 1000,
-        KeepCheckpoints = 100,
-    };
+    internal static PretrainOptions Nano(int steps) => TrainingTests.Nano(steps) with { KeepCheckpoints = 100 };
 
     private static FineTuneOptions Classify(int batch = 8) => new()
     {

@@ -22,7 +22,7 @@ public sealed class TrainingTests(ManPageCorpus corpus) : IClassFixture<ManPageC
 
     public void Dispose() => TempDir.Delete(_runs);
 
-    private static PretrainOptions Nano(int steps, bool shared = false) => new()
+    internal static PretrainOptions Nano(int steps, bool shared = false) => new()
     {
         Preset = "nano",
         Languages = ["en_XX", "de_DE", "fr_XX"],
