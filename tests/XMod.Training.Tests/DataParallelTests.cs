@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using XMod.Runtime.Tokenization;
 using XMod.Training.Distributed;
 
 namespace XMod.Training.Tests;
@@ -36,7 +37,10 @@ public sealed class DataParallelTests(ManPageCorpus corpus) : IClassFixture<ManP
         // 2 x 8 with the same vocabulary (SentencePiece training is not promised to repeat
         // bit-for-bit): steps 1..2, then a checkpoint.
         var pair = Run("pair");
-        CopyDirectory(Path.Combine(single.Run, "tokenizer"), Path.Combine(pair.Run, "tokenizer"));
+        using (var vocabulary = XModTokenizer.Load(Path.Combine(single.Run, "tokenizer")))
+        {
+            vocabulary.Save(Path.Combine(pair.Run, "tokenizer"));
+        }
         Assert.Equal(0, Worker(2, "start", pair.Run, steps: 4, stopAt: 2, batch: 8, pair.Out));
         var first = Losses(pair.Out, 0);
         Assert.Equal(first, Losses(pair.Out, 1)); // every rank reports the all-reduced loss
@@ -152,14 +156,5 @@ public sealed class DataParallelTests(ManPageCorpus corpus) : IClassFixture<ManP
         }
         Assert.True(code == 0, $"{mode} with {ranks?.ToString(CultureInfo.InvariantCulture) ?? "one process"} failed ({code}): {string.Join("\n", errors)}");
         return code;
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var f in Directory.GetFiles(from))
-        {
-            File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
-        }
     }
 }

@@ -184,7 +184,10 @@ public sealed class StudyWorkspace
             {
                 System.IO.Directory.Delete(run, recursive: true); // started but never checkpointed: start again
             }
-            CopyDirectory(TokenizerDir, Path.Combine(run, ModelStore.TokenizerDir));
+            using (var vocabulary = XModTokenizer.Load(TokenizerDir))
+            {
+                vocabulary.Save(Path.Combine(run, ModelStore.TokenizerDir));
+            }
             trainer = Pretrainer.Start(corpus, run, options, _ => { });
         }
         using (trainer)
@@ -214,14 +217,5 @@ public sealed class StudyWorkspace
             result[lang] = Evaluator.Perplexity(loaded.Model, tokenizer, streams, [lang], Settings.SequenceLength, maxTokens: 20_000)[0].Perplexity;
         }
         return result;
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        System.IO.Directory.CreateDirectory(to);
-        foreach (var f in System.IO.Directory.GetFiles(from))
-        {
-            File.Copy(f, Path.Combine(to, Path.GetFileName(f)), overwrite: true);
-        }
     }
 }
