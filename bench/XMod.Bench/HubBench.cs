@@ -90,7 +90,7 @@ internal static class HubBench
             }
 
             // Search latency over 1,000 indexed language packages.
-            var store = hub.Service<IMetadataStore>();
+            var store = hub.Service<IPackageIndex>();
             var names = XMod.Packaging.Languages.LanguageCatalog.All;
             for (var i = 0; i < 1000; i++)
             {
@@ -101,7 +101,7 @@ internal static class HubBench
                     ManifestJson = "{}", Size = 1, Sha256 = new string('0', 64), Publisher = "bench", TrunkId = $"trunk{i / names.Count}",
                     LanguageCode = l.Code, Bcp47 = l.Bcp47, EnglishName = l.EnglishName, Autonym = l.Autonym, Script = l.Script, Family = l.Family,
                     Description = $"{l.EnglishName} module", Tags = $"xmod language {l.Code}",
-                }, _ => Task.CompletedTask, default);
+                }, default);
             }
             string[] queries = ["v3/search?q=lang-de", "v3/search?q=german&take=20", "api/languages?trunk=trunk7", "api/languages?script=Cyrl", "v3/search?q=&take=20"];
             var latencies = new List<double>();

@@ -79,13 +79,13 @@ internal static class BrowsePage
 
     private static string E(string? s) => WebUtility.HtmlEncode(s ?? "");
 
-    public static async Task<IResult> Index(HttpRequest r, IMetadataStore store, CancellationToken cancel)
+    public static async Task<IResult> Index(HttpRequest r, PackageSearch search, IPackageIndex store, CancellationToken cancel)
     {
         var query = HubRoutes.Query(r, 1000);
-        var (_, trunks) = await store.SearchAsync(new SearchQuery { Kind = PackageKind.Trunk, Take = 1000 }, cancel);
+        var (_, trunks) = await search.SearchAsync(new SearchQuery { Kind = PackageKind.Trunk, Take = 1000 }, cancel);
         var trunk = query.Trunk ?? trunks.FirstOrDefault()?.Id;
-        var (total, languages) = await store.SearchAsync(query with { Kind = PackageKind.Language, Trunk = trunk }, cancel);
-        var (_, all) = await store.SearchAsync(new SearchQuery { Kind = PackageKind.Language, Trunk = trunk, Take = 10_000 }, cancel);
+        var (total, languages) = await search.SearchAsync(query with { Kind = PackageKind.Language, Trunk = trunk }, cancel);
+        var (_, all) = await search.SearchAsync(new SearchQuery { Kind = PackageKind.Language, Trunk = trunk, Take = 10_000 }, cancel);
         var html = new StringBuilder();
         html.Append(Head("XModHub: languages"));
         html.Append("<header><h1>XModHub</h1><p>Language modules for X-MOD trunks: install one, and a running model speaks it.</p></header><main>");
@@ -112,7 +112,7 @@ internal static class BrowsePage
         return Results.Content(html.ToString(), "text/html; charset=utf-8");
     }
 
-    public static async Task<IResult> Package(string id, IMetadataStore store, CancellationToken cancel)
+    public static async Task<IResult> Package(string id, IPackageIndex store, IOwnerStore owners, CancellationToken cancel)
     {
         var versions = await store.GetVersionsAsync(id, includeUnlisted: true, cancel);
         if (versions.Count == 0)
@@ -138,7 +138,7 @@ internal static class BrowsePage
         Row("language", p.LanguageCode is null ? null : $"{p.LanguageCode} · BCP-47 {p.Bcp47} · ISO 639-3 {p.Iso6393} · {p.Script} · {p.Family}");
         Row("held-out perplexity", p.Perplexity?.ToString("F2", CultureInfo.InvariantCulture));
         Row("downloads", versions.Sum(v => v.Downloads).ToString(CultureInfo.InvariantCulture));
-        Row("owners", string.Join(", ", await store.GetOwnersAsync(p.Id, cancel)));
+        Row("owners", string.Join(", ", await owners.GetOwnersAsync(p.Id, cancel)));
         html.Append("</dl></section><section><h2>Versions</h2><table><thead><tr><th>Version</th><th>Published</th><th>Downloads</th><th>Size</th><th>sha256</th></tr></thead><tbody>");
         foreach (var v in versions.AsEnumerable().Reverse())
         {

@@ -44,6 +44,9 @@ public static class HubApp
         }
         Register(s_storage, config["Storage:Type"] ?? "FileSystem", "Storage:Type", builder.Services, config.GetSection("Storage"));
         Register(s_databases, config["Database:Type"] ?? "Sqlite", "Database:Type", builder.Services, config.GetSection("Database"));
+        builder.Services.AddSingleton(s => new HubProviders(
+            config["Storage:Type"] ?? "FileSystem", Describe(s.GetRequiredService<IBlobStorage>(), config["Storage:Path"]),
+            config["Database:Type"] ?? "Sqlite", Describe(s.GetRequiredService<IPackageIndex>(), SafeConnectionString(config["Database:ConnectionString"]))));
         var limits = new PackageLimits
         {
             MaxPackageBytes = config.GetValue("Hub:MaxPackageBytes", new PackageLimits().MaxPackageBytes),
@@ -52,19 +55,22 @@ public static class HubApp
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton<ApiKeyService>();
         builder.Services.AddSingleton<PackageService>();
+        builder.Services.AddSingleton<PackageSearch>();
+        builder.Services.AddSingleton<OrphanSweeper>();
+        builder.Services.AddSingleton(new SweepOptions(
+            TimeSpan.FromSeconds(config.GetValue("Hub:OrphanMinAgeSeconds", 900)),
+            TimeSpan.FromSeconds(config.GetValue("Hub:SweepIntervalSeconds", 3600))));
         builder.Services.AddSingleton(new HubOptions(dataDir));
         builder.Services.AddSingleton(new PushOptions(Path.Combine(dataDir, "tmp")));
         builder.Services.AddSingleton(new HubUrls(config["Hub:PublicBaseUrl"]));
-        // Registered after the providers: hosted services start in order, so storage is ready (an
-        // Azure container created, a wrong key reported in its own words) before the sweep reads it.
-        builder.Services.AddHostedService<StartupSweep>();
+        // Hosted services start in order, before the server listens: the providers are initialised
+        // (a schema migrated, an Azure container created, a wrong setting reported in its own words),
+        // awaited, never blocked on; then the sweeper runs, at start and every interval.
+        builder.Services.AddHostedService<HubStartup>();
         // Every route takes kilobytes; the push route alone raises its own limit, after the key is checked.
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = HubRoutes.JsonBodyLimit);
         var app = builder.Build();
-        app.Logger.LogInformation("hub providers: storage {Storage} ({StorageAt}), metadata {Database} ({DatabaseAt})",
-            config["Storage:Type"] ?? "FileSystem", Describe(app.Services.GetRequiredService<IBlobStorage>(), config["Storage:Path"]),
-            config["Database:Type"] ?? "Sqlite", Describe(app.Services.GetRequiredService<IMetadataStore>(), config["Database:ConnectionString"]));
-        app.Services.GetRequiredService<IMetadataStore>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
+        app.Logger.LogInformation("hub providers: {Providers}", app.Services.GetRequiredService<HubProviders>().Describe());
         HubRoutes.Map(app);
         return app;
     }
@@ -100,11 +106,26 @@ public static class HubApp
     private static string? Describe(object provider, string? fallback) =>
         provider.ToString() is { } s && s != provider.GetType().ToString() ? s : fallback;
 
-    /// <summary>At start, before requests are served: removes what a killed hub left (spooled uploads, half-copied and orphan blobs).</summary>
-    private sealed class StartupSweep(PackageService packages, PushOptions push) : IHostedService
+    // A connection string in a log line without its password.
+    private static string? SafeConnectionString(string? value) =>
+        value is null ? null : System.Text.RegularExpressions.Regex.Replace(value, "(?i)(password|pwd)=[^;]*", "$1=***");
+
+    /// <summary>
+    /// At start, before requests are served: initialises every provider (awaited in order), removes
+    /// this instance's spooled uploads and blobs without rows; then sweeps orphans every interval (an
+    /// instance killed mid-push on another machine leaves one that nobody restarts to remove).
+    /// </summary>
+    private sealed class HubStartup(IEnumerable<IStoreInitializer> stores, OrphanSweeper sweeper, SweepOptions sweep, PushOptions push, ILogger<HubStartup> log) : IHostedService, IDisposable
     {
+        private readonly CancellationTokenSource _stop = new();
+        private Task _periodic = Task.CompletedTask;
+
         public async Task StartAsync(CancellationToken cancel)
         {
+            foreach (var store in stores)
+            {
+                await store.InitializeAsync(cancel);
+            }
             if (Directory.Exists(push.TempDirectory))
             {
                 foreach (var f in Directory.EnumerateFiles(push.TempDirectory))
@@ -112,10 +133,45 @@ public static class HubApp
                     File.Delete(f);
                 }
             }
-            await packages.SweepAsync(cancel);
+            await sweeper.SweepAsync(sweep.MinAge, cancel);
+            _periodic = SweepPeriodicallyAsync(_stop.Token);
         }
 
-        public Task StopAsync(CancellationToken cancel) => Task.CompletedTask;
+        private async Task SweepPeriodicallyAsync(CancellationToken stop)
+        {
+            using var timer = new PeriodicTimer(sweep.Interval);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stop))
+                {
+                    try
+                    {
+                        var removed = await sweeper.SweepAsync(sweep.MinAge, stop);
+                        if (removed > 0)
+                        {
+                            log.LogInformation("orphan sweep removed {Count} blob(s) without an index row", removed);
+                        }
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // A sweep that fails (the store briefly unreachable) is retried at the next tick.
+                        log.LogWarning("orphan sweep failed: {Message}", e.Message);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopping.
+            }
+        }
+
+        public async Task StopAsync(CancellationToken cancel)
+        {
+            await _stop.CancelAsync();
+            await _periodic;
+        }
+
+        public void Dispose() => _stop.Dispose();
     }
 
     private static void Register(Dictionary<string, Action<IServiceCollection, IConfiguration>> registry, string name, string key,
@@ -136,7 +192,8 @@ public static class HubApp
     {
         var options = app.Services.GetRequiredService<HubOptions>();
         var path = Path.Combine(options.DataDir, "admin-key");
-        if (File.Exists(path))
+        // Keys are shared by every instance of a hub: only the first start of the whole hub makes one.
+        if (File.Exists(path) || (await app.Services.GetRequiredService<IApiKeyStore>().ListApiKeysAsync(cancel)).Count > 0)
         {
             return null;
         }
@@ -151,6 +208,18 @@ public static class HubApp
 }
 
 public sealed record HubOptions(string DataDir);
+
+/// <summary>
+/// The orphan sweeper's settings: Hub:OrphanMinAgeSeconds (default 900: a blob younger than this may
+/// be a push in flight on another instance) and Hub:SweepIntervalSeconds (default 3600).
+/// </summary>
+public sealed record SweepOptions(TimeSpan MinAge, TimeSpan Interval);
+
+/// <summary>Which providers this hub uses and where they are (never a secret): logged at start, printed by `xmod-hub serve`.</summary>
+public sealed record HubProviders(string StorageType, string? Storage, string DatabaseType, string? Database)
+{
+    public string Describe() => $"storage {StorageType} ({Storage}), metadata {DatabaseType} ({Database})";
+}
 
 /// <summary>
 /// The base of every URL the hub advertises: Hub:PublicBaseUrl when configured, else the address

@@ -46,7 +46,7 @@ public static class HubRoutes
         app.MapPut(PushPath, Push).DisableAntiforgery();
         app.MapDelete("/api/v2/package/{id}/{version}", (string id, string version, HttpRequest r, PackageService s, CancellationToken c) => SetListed(id, version, false, r, s, c));
         app.MapPost("/api/v2/package/{id}/{version}", (string id, string version, HttpRequest r, PackageService s, CancellationToken c) => SetListed(id, version, true, r, s, c));
-        app.MapGet("/v3/package/{id}/index.json", async (string id, IMetadataStore store, CancellationToken c) =>
+        app.MapGet("/v3/package/{id}/index.json", async (string id, IPackageIndex store, CancellationToken c) =>
         {
             var versions = await store.GetVersionsAsync(id, includeUnlisted: true, c);
             return versions.Count == 0 ? Results.NotFound() : Results.Json(new { versions = versions.Select(v => v.Version.ToLowerInvariant()) });
@@ -163,7 +163,7 @@ public static class HubRoutes
         };
     }
 
-    private static async Task<IResult> Content(string id, string version, string file, HttpRequest r, PackageService service, IMetadataStore store, CancellationToken cancel)
+    private static async Task<IResult> Content(string id, string version, string file, HttpRequest r, PackageService service, IPackageIndex store, CancellationToken cancel)
     {
         var lower = $"{id}.{version}".ToLowerInvariant();
         if (file.Equals(lower + ".nupkg", StringComparison.OrdinalIgnoreCase))
@@ -181,7 +181,7 @@ public static class HubRoutes
         return Results.NotFound();
     }
 
-    private static async Task<IResult> Registration(string id, HttpRequest r, IMetadataStore store, CancellationToken cancel)
+    private static async Task<IResult> Registration(string id, HttpRequest r, IPackageIndex store, CancellationToken cancel)
     {
         var versions = await store.GetVersionsAsync(id, includeUnlisted: true, cancel);
         if (versions.Count == 0)
@@ -241,10 +241,10 @@ public static class HubRoutes
         };
     }
 
-    private static async Task<IResult> Search(HttpRequest r, IMetadataStore store, CancellationToken cancel)
+    private static async Task<IResult> Search(HttpRequest r, PackageSearch search, IPackageIndex store, CancellationToken cancel)
     {
         var b = Base(r);
-        var (total, page) = await store.SearchAsync(Query(r), cancel);
+        var (total, page) = await search.SearchAsync(Query(r), cancel);
         var data = new List<object>();
         foreach (var p in page)
         {
@@ -274,14 +274,14 @@ public static class HubRoutes
         return Results.Json(new Dictionary<string, object> { ["totalHits"] = total, ["data"] = data });
     }
 
-    private static async Task<IResult> Autocomplete(HttpRequest r, IMetadataStore store, CancellationToken cancel)
+    private static async Task<IResult> Autocomplete(HttpRequest r, PackageSearch search, IPackageIndex store, CancellationToken cancel)
     {
         if (r.Query["id"].FirstOrDefault() is { Length: > 0 } id)
         {
             var versions = await store.GetVersionsAsync(id, includeUnlisted: false, cancel);
             return Results.Json(new { totalHits = versions.Count, data = versions.Select(v => v.Version) });
         }
-        var (total, page) = await store.SearchAsync(Query(r), cancel);
+        var (total, page) = await search.SearchAsync(Query(r), cancel);
         return Results.Json(new { totalHits = total, data = page.Select(p => p.Id) });
     }
 
@@ -308,9 +308,9 @@ public static class HubRoutes
         ["description"] = p.Description,
     };
 
-    private static async Task<IResult> Languages(HttpRequest r, IMetadataStore store, CancellationToken cancel)
+    private static async Task<IResult> Languages(HttpRequest r, PackageSearch search, IPackageIndex store, CancellationToken cancel)
     {
-        var (total, page) = await store.SearchAsync(Query(r, 1000) with { Kind = PackageKind.Language }, cancel);
+        var (total, page) = await search.SearchAsync(Query(r, 1000) with { Kind = PackageKind.Language }, cancel);
         var list = new List<object>();
         foreach (var p in page)
         {
@@ -319,19 +319,19 @@ public static class HubRoutes
         return Results.Json(new { total, languages = list });
     }
 
-    private static async Task<IResult> Details(string id, IMetadataStore store, CancellationToken cancel)
+    private static async Task<IResult> Details(string id, IPackageIndex store, IOwnerStore owners, CancellationToken cancel)
     {
         var versions = await store.GetVersionsAsync(id, includeUnlisted: true, cancel);
         if (versions.Count == 0)
         {
             return Results.NotFound();
         }
-        var latest = versions.Where(v => v.Listed).DefaultIfEmpty(versions[^1]).Last()!;
+        var latest = VersionOrder.Newest(versions);
         return Results.Json(new Dictionary<string, object?>
         {
             ["package"] = Summary(latest, versions.Sum(v => v.Downloads)),
             ["versions"] = versions.Select(v => new { version = v.Version, listed = v.Listed, downloads = v.Downloads, published = v.Published, sha256 = v.Sha256, size = v.Size }),
-            ["owners"] = await store.GetOwnersAsync(id, cancel),
+            ["owners"] = await owners.GetOwnersAsync(id, cancel),
             ["manifest"] = JsonNode.Parse(latest.ManifestJson),
             ["readme"] = latest.Readme,
             ["install"] = InstallCommand(latest),
@@ -346,14 +346,14 @@ public static class HubRoutes
         "xmod-hub install " + (p.Kind == PackageKind.Trunk ? p.Id : $"{ShortId(p)} --trunk {p.TrunkId}");
 
     /// <summary>Language and task packages that fit trunk <paramref name="id"/> at <paramref name="version"/> (its weights' sha256 and their version range).</summary>
-    private static async Task<IResult> FittingPackages(string id, string version, IMetadataStore store, CancellationToken cancel)
+    private static async Task<IResult> FittingPackages(string id, string version, IPackageIndex store, PackageSearch search, CancellationToken cancel)
     {
         var trunk = await store.GetAsync(id, PackageService.Normalize(version), cancel);
         if (trunk is null || trunk.Kind != PackageKind.Trunk)
         {
             return Results.NotFound($"no trunk {id} {version}");
         }
-        var (_, all) = await store.SearchAsync(new SearchQuery { Trunk = trunk.Id, Take = 10_000 }, cancel);
+        var (_, all) = await search.SearchAsync(new SearchQuery { Trunk = trunk.Id, Take = 10_000 }, cancel);
         var fitting = all.Where(p => p.Kind != PackageKind.Trunk && string.Equals(p.TrunkSha256, trunk.WeightsSha256, StringComparison.OrdinalIgnoreCase)
             && Fits(p, trunk.Version)).Select(p => Summary(p, p.Downloads)).ToList();
         return Results.Json(new { trunk = trunk.Id, version = trunk.Version, packages = fitting });

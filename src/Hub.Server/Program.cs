@@ -1,8 +1,22 @@
+using XMod;
 using XModHub.Server;
 
-var app = HubApp.Build(args);
-if (await HubApp.BootstrapAdminKeyAsync(app) is { } key)
+try
 {
-    Console.WriteLine($"admin API key (also in the data directory's admin-key file): {key}");
+    // The host would log a start-up failure with its stack trace; it is reported below in one line.
+    var app = HubApp.Build(args, b => b.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None));
+    // Started first: the providers are initialised at start (asynchronously), so the key store exists.
+    await app.StartAsync();
+    if (await HubApp.BootstrapAdminKeyAsync(app) is { } key)
+    {
+        Console.WriteLine($"admin API key (also in the data directory's admin-key file): {key}");
+    }
+    await app.WaitForShutdownAsync();
+    return 0;
 }
-await app.RunAsync();
+catch (XModException e)
+{
+    // A wrong setting (a connection string, an unreachable service) is one line naming it, not a stack trace.
+    Console.Error.WriteLine($"xmod-hub: {e.Message}");
+    return 1;
+}

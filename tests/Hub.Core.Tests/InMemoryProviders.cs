@@ -1,7 +1,7 @@
 namespace XModHub.Core.Tests;
 
 /// <summary>The providers' contracts in memory (the plugin projects test the real ones): enough to test the service's policy alone.</summary>
-internal sealed class InMemoryMetadataStore : IMetadataStore
+internal sealed class InMemoryMetadataStore : IPackageIndex, IOwnerStore, IApiKeyStore
 {
     private readonly Lock _lock = new();
     private readonly List<PackageRecord> _packages = [];
@@ -19,34 +19,23 @@ internal sealed class InMemoryMetadataStore : IMetadataStore
         }
     }
 
-    public Task InitializeAsync(CancellationToken cancel) => Task.CompletedTask;
+    /// <summary>Makes every add fail, as an unreachable database would.</summary>
+    public bool FailingAdds { get; set; }
 
-    public async Task<AddResult> AddAsync(PackageRecord record, Func<CancellationToken, Task> storeBlob, CancellationToken cancel)
+    public Task<AddResult> AddAsync(PackageRecord record, CancellationToken cancel)
     {
-        lock (_lock)
+        if (FailingAdds)
         {
-            if (_packages.Any(p => Same(p, record.Id, record.Version)))
-            {
-                return AddResult.AlreadyExists;
-            }
-            if (_owners.TryGetValue(record.Id, out var owners) && !owners.Contains(record.Publisher))
-            {
-                return AddResult.Forbidden;
-            }
+            throw new InvalidOperationException("the database is unreachable");
         }
-        await storeBlob(cancel); // a failure here adds nothing, as the real store's transaction does
         lock (_lock)
         {
             if (_packages.Any(p => Same(p, record.Id, record.Version)))
             {
-                return AddResult.AlreadyExists;
+                return Task.FromResult(AddResult.AlreadyExists);
             }
             _packages.Add(record);
-            if (!_owners.ContainsKey(record.Id))
-            {
-                _owners[record.Id] = [record.Publisher];
-            }
-            return AddResult.Added;
+            return Task.FromResult(AddResult.Added);
         }
     }
 
@@ -65,7 +54,8 @@ internal sealed class InMemoryMetadataStore : IMetadataStore
     {
         lock (_lock)
         {
-            return Task.FromResult<IReadOnlyList<PackageRecord>>([.. _packages.Where(p => string.Equals(p.Id, id, StringComparison.OrdinalIgnoreCase) && (includeUnlisted || p.Listed))]);
+            return Task.FromResult<IReadOnlyList<PackageRecord>>([.. _packages.Where(p => string.Equals(p.Id, id, StringComparison.OrdinalIgnoreCase) && (includeUnlisted || p.Listed))
+                .OrderBy(p => p.VersionKey, StringComparer.Ordinal)]);
         }
     }
 
@@ -88,8 +78,19 @@ internal sealed class InMemoryMetadataStore : IMetadataStore
         }
     }
 
-    public Task<(int Total, IReadOnlyList<PackageRecord> Page)> SearchAsync(SearchQuery query, CancellationToken cancel) =>
-        throw new NotSupportedException("the service does not search");
+    public Task<IndexPage> FindNewestAsync(PackageFilter filter, int skip, int take, CancellationToken cancel)
+    {
+        lock (_lock)
+        {
+            var newest = _packages.Where(p => p.Listed && (filter.IncludePrerelease || !p.IsPrerelease)).GroupBy(p => p.Id.ToLowerInvariant())
+                .Select(g => g.MaxBy(p => p.VersionKey, StringComparer.Ordinal)!)
+                .Where(p => (filter.Text is null || p.Id.Contains(filter.Text, StringComparison.OrdinalIgnoreCase) || p.Description.Contains(filter.Text, StringComparison.OrdinalIgnoreCase))
+                    && (filter.Kind is null || p.Kind == filter.Kind)
+                    && (filter.Trunk is null || string.Equals(p.TrunkId, filter.Trunk, StringComparison.OrdinalIgnoreCase)))
+                .OrderBy(p => p.Id.ToLowerInvariant(), StringComparer.Ordinal).ToList();
+            return Task.FromResult(new IndexPage(newest.Count, [.. newest.Skip(skip).Take(take).Select(p => new SearchHit(p.Id, p.Version, p.Bcp47, p.EnglishName))]));
+        }
+    }
 
     public Task<PackageRecord?> FindTrunkAsync(string trunkId, string weightsSha256, CancellationToken cancel)
     {
@@ -103,7 +104,20 @@ internal sealed class InMemoryMetadataStore : IMetadataStore
     {
         lock (_lock)
         {
-            return Task.FromResult<IReadOnlyList<string>>(_owners.TryGetValue(id, out var o) ? [.. o] : []);
+            return Task.FromResult<IReadOnlyList<string>>(_owners.TryGetValue(id, out var o) ? [.. o.Order(StringComparer.Ordinal)] : []);
+        }
+    }
+
+    public Task<ClaimResult> ClaimAsync(string id, string owner, CancellationToken cancel)
+    {
+        lock (_lock)
+        {
+            if (_owners.TryGetValue(id, out var o) && o.Count > 0)
+            {
+                return Task.FromResult(o.Contains(owner) ? ClaimResult.AlreadyOwner : ClaimResult.OwnedByOthers);
+            }
+            _owners[id] = [owner];
+            return Task.FromResult(ClaimResult.Claimed);
         }
     }
 
@@ -111,13 +125,42 @@ internal sealed class InMemoryMetadataStore : IMetadataStore
     {
         lock (_lock)
         {
-            if (!_owners.TryGetValue(id, out var o) || o.Contains(owner))
+            if (!_owners.TryGetValue(id, out var o) || o.Count == 0 || o.Contains(owner))
             {
                 return Task.FromResult(false);
             }
             o.Add(owner);
             return Task.FromResult(true);
         }
+    }
+
+    public Task<RemoveOwnerResult> RemoveOwnerAsync(string id, string owner, CancellationToken cancel)
+    {
+        lock (_lock)
+        {
+            if (!_owners.TryGetValue(id, out var o) || !o.Contains(owner))
+            {
+                return Task.FromResult(RemoveOwnerResult.NotAnOwner);
+            }
+            if (o.Count == 1)
+            {
+                return Task.FromResult(RemoveOwnerResult.LastOwner);
+            }
+            o.Remove(owner);
+            return Task.FromResult(RemoveOwnerResult.Removed);
+        }
+    }
+
+    public Task ReleaseClaimAsync(string id, string owner, CancellationToken cancel)
+    {
+        lock (_lock)
+        {
+            if (_owners.TryGetValue(id, out var o))
+            {
+                o.Remove(owner);
+            }
+        }
+        return Task.CompletedTask;
     }
 
     public Task AddApiKeyAsync(ApiKeyRecord key, CancellationToken cancel)
@@ -134,14 +177,6 @@ internal sealed class InMemoryMetadataStore : IMetadataStore
         lock (_lock)
         {
             return Task.FromResult(_keys.GetValueOrDefault(hash));
-        }
-    }
-
-    public Task<bool> RemoveOwnerAsync(string id, string owner, CancellationToken cancel)
-    {
-        lock (_lock)
-        {
-            return Task.FromResult(_owners.TryGetValue(id, out var o) && o.Remove(owner));
         }
     }
 
@@ -166,6 +201,16 @@ internal sealed class InMemoryBlobStorage : IBlobStorage
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, byte[]> _blobs = [];
+    private readonly Dictionary<string, DateTimeOffset> _written = [];
+
+    /// <summary>Backdates a blob, as if written <paramref name="age"/> ago.</summary>
+    public void Age(string path, TimeSpan age)
+    {
+        lock (_lock)
+        {
+            _written[path] = DateTimeOffset.UtcNow - age;
+        }
+    }
 
     /// <summary>Makes every put fail, as a full disk would.</summary>
     public bool Failing { get; set; }
@@ -204,6 +249,7 @@ internal sealed class InMemoryBlobStorage : IBlobStorage
                 return PutResult.AlreadyExists;
             }
             _blobs[path] = ms.ToArray();
+            _written[path] = DateTimeOffset.UtcNow;
             return PutResult.Success;
         }
     }
@@ -212,6 +258,7 @@ internal sealed class InMemoryBlobStorage : IBlobStorage
     {
         lock (_lock)
         {
+            _written.Remove(path);
             return Task.FromResult(_blobs.Remove(path));
         }
     }
@@ -223,7 +270,7 @@ internal sealed class InMemoryBlobStorage : IBlobStorage
         lock (_lock)
         {
             entries = [.. _blobs.Where(b => b.Key.StartsWith(prefix, StringComparison.Ordinal)).OrderBy(b => b.Key, StringComparer.Ordinal)
-                .Select(b => new BlobEntry(b.Key, b.Value.Length, DateTimeOffset.UnixEpoch))];
+                .Select(b => new BlobEntry(b.Key, b.Value.Length, _written[b.Key]))];
         }
         foreach (var e in entries)
         {

@@ -15,7 +15,7 @@ public sealed class PackageServiceTests : IDisposable
     public PackageServiceTests()
     {
         _keys = new ApiKeyService(_store);
-        _service = new PackageService(_store, _blobs, _keys, new PackageLimits { MaxPackageBytes = 3_000_000 }, new PushOptions(Path.Combine(_dir.Path, "tmp")));
+        _service = new PackageService(_store, _store, _blobs, _keys, new PackageLimits { MaxPackageBytes = 3_000_000 }, new PushOptions(Path.Combine(_dir.Path, "tmp")));
         _packages = TestPackages.Build(_dir.Path, "xmod-nano", "1.0.0", 1, "de_DE");
     }
 
@@ -43,15 +43,16 @@ public sealed class PackageServiceTests : IDisposable
     }
 
     [Fact]
-    public async Task APushStoresTheBlobUnderItsLowerCasePathAndAVersionOnlyOnce()
+    public async Task APushStoresTheBlobUnderAPushUniqueLowerCasePathAndAVersionOnlyOnce()
     {
         var alice = await Key("alice");
         var created = await Push(_packages[0], alice);
         Assert.Equal(PushStatus.Created, created.Status);
         Assert.Equal("xmod-nano 1.0.0 published", created.Message);
         Assert.Equal("alice", created.Package!.Publisher);
-        Assert.Equal([PackageService.BlobPath("xmod-nano", "1.0.0")], _blobs.Paths);
-        Assert.Equal("packages/xmod-nano/1.0.0/xmod-nano.1.0.0.nupkg", PackageService.BlobPath("XMod-Nano", "1.0.0"));
+        Assert.Equal([created.Package.BlobPath], _blobs.Paths);
+        Assert.Matches("^packages/xmod-nano/1.0.0/xmod-nano.1.0.0.[0-9a-f]{32}.nupkg$", created.Package.BlobPath);
+        Assert.Equal("packages/xmod-nano/1.0.0/xmod-nano.1.0.0.nupkg", PackageService.LegacyBlobPath("XMod-Nano", "1.0.0"));
 
         var again = await Push(_packages[0], alice);
         Assert.Equal(PushStatus.Conflict, again.Status);

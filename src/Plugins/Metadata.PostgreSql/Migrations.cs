@@ -36,5 +36,8 @@ internal static class Migrations
         CREATE TABLE owners (lower_id text NOT NULL, owner text NOT NULL, PRIMARY KEY (lower_id, owner));
         CREATE TABLE api_keys (hash text PRIMARY KEY, "user" text NOT NULL, scopes text NOT NULL, created timestamptz NOT NULL, name text NOT NULL);
         """,
+        // 2: the blob of each version is named per push (so concurrent pushes never share a blob);
+        // null for rows written before, whose blob is at the legacy path.
+        "ALTER TABLE packages ADD COLUMN blob_path text;",
     ];
 }

@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using NuGet.Versioning;
 using XMod;
 using XMod.Packaging.Manifests;
 using XModHub.Core;
@@ -16,17 +15,18 @@ public sealed class PostgreSqlMetadataOptions
 }
 
 /// <summary>
-/// The index in PostgreSQL, shared by any number of hub instances. Pushes of one id serialise on a
-/// transaction-scoped advisory lock (ownership and existence are decided under it); the primary key
-/// is the last guard. Policy (first publisher owns, ranking, newest version) is the SQLite plugin's.
+/// The index, owners and API keys in PostgreSQL, shared by any number of hub instances. It keeps
+/// rows and answers queries; the policy is the core's. Changes to one id (a version added or
+/// (un)listed, an owner claimed or removed) serialise on a transaction-scoped advisory lock; the
+/// primary key is the last guard against a second row of one version.
 /// </summary>
-public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
+public sealed class PostgreSqlMetadataStore : IPackageIndex, IOwnerStore, IApiKeyStore, IStoreInitializer, IAsyncDisposable
 {
     // Advisory lock keys: one bigint for migrations; (namespace, hash of id) for pushes, a separate key space.
     private const long MigrationLock = 0x586d6f644875622; // "XModHub"
     private const int PushLockNamespace = 0x586d6f64;
 
-    private const string Columns = "id, version, lower_id, lower_version, kind, listed, prerelease, published, downloads, description, authors, tags, manifest, readme, trunk_id, trunk_sha256, config_json, weights_sha256, language_code, bcp47, iso639_3, english_name, autonym, script, family, perplexity, size, sha256, publisher";
+    private const string Columns = "id, version, lower_id, lower_version, kind, listed, prerelease, published, downloads, description, authors, tags, manifest, readme, trunk_id, trunk_sha256, config_json, weights_sha256, language_code, bcp47, iso639_3, english_name, autonym, script, family, perplexity, size, sha256, publisher, blob_path";
 
     private readonly NpgsqlDataSource _source;
     private readonly string _where;
@@ -105,37 +105,27 @@ public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
         }
     }
 
-    public async Task<AddResult> AddAsync(PackageRecord r, Func<CancellationToken, Task> storeBlob, CancellationToken cancel)
+    public async Task<AddResult> AddAsync(PackageRecord r, CancellationToken cancel)
     {
         var lowerId = r.Id.ToLowerInvariant();
         await using var c = await _source.OpenConnectionAsync(cancel);
         await using var tx = await c.BeginTransactionAsync(cancel);
-        // Pushes of one id, from any instance, take turns from here to the commit.
-        await ExecuteAsync(c, tx, "SELECT pg_advisory_xact_lock(@ns, hashtext(@id))", cancel, ("ns", PushLockNamespace), ("id", lowerId));
-        var owners = await OwnersAsync(c, tx, lowerId, cancel);
-        if (owners.Count > 0 && !owners.Contains(r.Publisher))
-        {
-            return AddResult.Forbidden;
-        }
-        await using (var exists = Command(c, tx, "SELECT 1 FROM packages WHERE lower_id = @id AND lower_version = @v", ("id", lowerId), ("v", r.Version.ToLowerInvariant())))
-        {
-            if (await exists.ExecuteScalarAsync(cancel) is not null)
-            {
-                return AddResult.AlreadyExists;
-            }
-        }
-        await storeBlob(cancel);
+        // Changes to one id, from any instance, take turns from here to the commit (the newest marks stay right).
+        await LockIdAsync(c, tx, lowerId, cancel);
         var names = Columns.Split(", ");
-        await ExecuteAsync(c, tx, $"INSERT INTO packages ({Columns}, version_key) VALUES ({string.Join(", ", names.Select(n => "@" + n))}, @version_key)", cancel,
-            [.. Parameters(r), ("version_key", VersionKey.Of(r.Version))]);
-        await RefreshNewestAsync(c, tx, lowerId, cancel);
-        if (owners.Count == 0)
+        var added = await ExecuteAsync(c, tx, $"INSERT INTO packages ({Columns}, version_key) VALUES ({string.Join(", ", names.Select(n => "@" + n))}, @version_key) ON CONFLICT DO NOTHING",
+            cancel, [.. Parameters(r), ("version_key", r.VersionKey)]);
+        if (added == 0)
         {
-            await ExecuteAsync(c, tx, "INSERT INTO owners (lower_id, owner) VALUES (@id, @o)", cancel, ("id", lowerId), ("o", r.Publisher));
+            return AddResult.AlreadyExists;
         }
+        await RefreshNewestAsync(c, tx, lowerId, cancel);
         await tx.CommitAsync(cancel);
         return AddResult.Added;
     }
+
+    private static Task<int> LockIdAsync(NpgsqlConnection c, NpgsqlTransaction tx, string lowerId, CancellationToken cancel) =>
+        ExecuteAsync(c, tx, "SELECT pg_advisory_xact_lock(@ns, hashtext(@id))", cancel, ("ns", PushLockNamespace), ("id", lowerId));
 
     public async Task<PackageRecord?> GetAsync(string id, string version, CancellationToken cancel) =>
         (await QueryAsync($"SELECT {Columns} FROM packages WHERE lower_id = @id AND lower_version = @v", cancel,
@@ -143,8 +133,8 @@ public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
 
     public async Task<IReadOnlyList<PackageRecord>> GetVersionsAsync(string id, bool includeUnlisted, CancellationToken cancel)
     {
-        var rows = await QueryAsync($"SELECT {Columns} FROM packages WHERE lower_id = @id" + (includeUnlisted ? "" : " AND listed"), cancel, ("id", id.ToLowerInvariant()));
-        return rows.OrderBy(r => NuGetVersion.Parse(r.Version)).ToList();
+        return await QueryAsync($"SELECT {Columns} FROM packages WHERE lower_id = @id" + (includeUnlisted ? "" : " AND listed") + " ORDER BY version_key",
+            cancel, ("id", id.ToLowerInvariant()));
     }
 
     public async Task<bool> SetListedAsync(string id, string version, bool listed, CancellationToken cancel)
@@ -152,7 +142,7 @@ public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
         var lowerId = id.ToLowerInvariant();
         await using var c = await _source.OpenConnectionAsync(cancel);
         await using var tx = await c.BeginTransactionAsync(cancel);
-        await ExecuteAsync(c, tx, "SELECT pg_advisory_xact_lock(@ns, hashtext(@id))", cancel, ("ns", PushLockNamespace), ("id", lowerId));
+        await LockIdAsync(c, tx, lowerId, cancel);
         var changed = await ExecuteAsync(c, tx, "UPDATE packages SET listed = @l WHERE lower_id = @id AND lower_version = @v", cancel,
             ("l", listed), ("id", lowerId), ("v", version.ToLowerInvariant())) > 0;
         await RefreshNewestAsync(c, tx, lowerId, cancel);
@@ -178,65 +168,56 @@ public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
     }
 
     /// <summary>
-    /// The newest listed version of each id (or newest listed release), when it matches, ranked as the
-    /// SQLite plugin ranks (exact id or last id segment, then exact language tag or English name, then
-    /// id containing the text), then by id. The newest versions are marked at write time, so a search is
-    /// an index scan of one row per id and a top-N sort, whatever the number of versions.
+    /// The newest listed version of each id (or newest listed release), when it matches, in id order.
+    /// The newest versions are marked at write time, so a search is an index scan of one row per id,
+    /// whatever the number of versions; text is matched through the trigram index.
     /// </summary>
-    public async Task<(int Total, IReadOnlyList<PackageRecord> Page)> SearchAsync(SearchQuery q, CancellationToken cancel)
+    public async Task<IndexPage> FindNewestAsync(PackageFilter q, int skip, int take, CancellationToken cancel)
     {
         var where = new List<string> { q.IncludePrerelease ? "newest" : "newest_release" };
         var args = new List<(string, object?)>();
-        var relevance = "";
-        if (!string.IsNullOrWhiteSpace(q.Text))
+        if (q.Text is { } text)
         {
-            var text = q.Text.Trim().ToLowerInvariant();
             where.Add("search_text LIKE @pattern");
-            args.Add(("pattern", "%" + EscapeLike(text) + "%"));
-            args.Add(("t", text));
-            relevance = """
-                CASE WHEN lower_id = @t OR right(lower_id, length(@t) + 1) = '.' || @t THEN 3
-                     WHEN lower(bcp47) = @t OR lower(english_name) = @t THEN 2
-                     WHEN strpos(lower_id, @t) > 0 THEN 1 ELSE 0 END DESC,
-                """;
+            args.Add(("pattern", "%" + EscapeLike(text.ToLowerInvariant()) + "%"));
         }
         if (q.Kind is { } kind)
         {
             where.Add("kind = @kind");
             args.Add(("kind", kind.ToString()));
         }
-        if (!string.IsNullOrWhiteSpace(q.Trunk))
+        if (q.Trunk is { } trunk)
         {
             where.Add("lower(trunk_id) = @trunk");
-            args.Add(("trunk", q.Trunk.ToLowerInvariant()));
+            args.Add(("trunk", trunk.ToLowerInvariant()));
         }
-        if (!string.IsNullOrWhiteSpace(q.Script))
+        if (q.Script is { } script)
         {
             where.Add("script = @script");
-            args.Add(("script", q.Script));
+            args.Add(("script", script));
         }
-        if (!string.IsNullOrWhiteSpace(q.Family))
+        if (q.Family is { } family)
         {
             where.Add("family ILIKE @family");
-            args.Add(("family", "%" + EscapeLike(q.Family) + "%"));
+            args.Add(("family", "%" + EscapeLike(family) + "%"));
         }
         var filter = string.Join(" AND ", where);
         await using var c = await _source.OpenConnectionAsync(cancel);
-        var page = new List<PackageRecord>();
+        var hits = new List<SearchHit>();
         await using (var cmd = Command(c, null, $"""
-            SELECT {Columns} FROM packages WHERE {filter}
-            ORDER BY {relevance} lower_id COLLATE "C" OFFSET @skip LIMIT @take
-            """, [.. args, ("skip", Math.Max(0, q.Skip)), ("take", Math.Max(0, q.Take))]))
+            SELECT id, version, bcp47, english_name FROM packages WHERE {filter}
+            ORDER BY lower_id COLLATE "C" OFFSET @skip LIMIT @take
+            """, [.. args, ("skip", (long)Math.Max(0, skip)), ("take", (long)Math.Max(0, take))]))
         await using (var reader = await cmd.ExecuteReaderAsync(cancel))
         {
             while (await reader.ReadAsync(cancel))
             {
-                page.Add(Read(reader));
+                hits.Add(new SearchHit(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
             }
         }
         await using var count = Command(c, null, $"SELECT count(*) FROM packages WHERE {filter}", [.. args]);
         var total = Convert.ToInt32(await count.ExecuteScalarAsync(cancel), System.Globalization.CultureInfo.InvariantCulture);
-        return (total, page);
+        return new IndexPage(total, hits);
     }
 
     private static string EscapeLike(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
@@ -251,17 +232,54 @@ public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
         return await OwnersAsync(c, null, id.ToLowerInvariant(), cancel);
     }
 
+    public async Task<ClaimResult> ClaimAsync(string id, string owner, CancellationToken cancel)
+    {
+        var lowerId = id.ToLowerInvariant();
+        await using var c = await _source.OpenConnectionAsync(cancel);
+        await using var tx = await c.BeginTransactionAsync(cancel);
+        await LockIdAsync(c, tx, lowerId, cancel);
+        var owners = await OwnersAsync(c, tx, lowerId, cancel);
+        if (owners.Count > 0)
+        {
+            return owners.Contains(owner) ? ClaimResult.AlreadyOwner : ClaimResult.OwnedByOthers;
+        }
+        await ExecuteAsync(c, tx, "INSERT INTO owners (lower_id, owner) VALUES (@id, @o)", cancel, ("id", lowerId), ("o", owner));
+        await tx.CommitAsync(cancel);
+        return ClaimResult.Claimed;
+    }
+
     public async Task<bool> AddOwnerAsync(string id, string owner, CancellationToken cancel)
     {
         await using var c = await _source.OpenConnectionAsync(cancel);
-        return await ExecuteAsync(c, null, "INSERT INTO owners (lower_id, owner) VALUES (@id, @o) ON CONFLICT DO NOTHING", cancel,
-            ("id", id.ToLowerInvariant()), ("o", owner)) > 0;
+        return await ExecuteAsync(c, null, """
+            INSERT INTO owners (lower_id, owner) SELECT @id, @o WHERE EXISTS (SELECT 1 FROM owners WHERE lower_id = @id) ON CONFLICT DO NOTHING
+            """, cancel, ("id", id.ToLowerInvariant()), ("o", owner)) > 0;
     }
 
-    public async Task<bool> RemoveOwnerAsync(string id, string owner, CancellationToken cancel)
+    public async Task<RemoveOwnerResult> RemoveOwnerAsync(string id, string owner, CancellationToken cancel)
+    {
+        var lowerId = id.ToLowerInvariant();
+        await using var c = await _source.OpenConnectionAsync(cancel);
+        await using var tx = await c.BeginTransactionAsync(cancel);
+        await LockIdAsync(c, tx, lowerId, cancel);
+        var owners = await OwnersAsync(c, tx, lowerId, cancel);
+        if (!owners.Contains(owner))
+        {
+            return RemoveOwnerResult.NotAnOwner;
+        }
+        if (owners.Count == 1)
+        {
+            return RemoveOwnerResult.LastOwner;
+        }
+        await ExecuteAsync(c, tx, "DELETE FROM owners WHERE lower_id = @id AND owner = @o", cancel, ("id", lowerId), ("o", owner));
+        await tx.CommitAsync(cancel);
+        return RemoveOwnerResult.Removed;
+    }
+
+    public async Task ReleaseClaimAsync(string id, string owner, CancellationToken cancel)
     {
         await using var c = await _source.OpenConnectionAsync(cancel);
-        return await ExecuteAsync(c, null, "DELETE FROM owners WHERE lower_id = @id AND owner = @o", cancel, ("id", id.ToLowerInvariant()), ("o", owner)) > 0;
+        await ExecuteAsync(c, null, "DELETE FROM owners WHERE lower_id = @id AND owner = @o", cancel, ("id", id.ToLowerInvariant()), ("o", owner));
     }
 
     public async Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancel)
@@ -336,6 +354,7 @@ public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
         ("readme", r.Readme), ("trunk_id", r.TrunkId), ("trunk_sha256", r.TrunkSha256), ("config_json", r.ConfigJson), ("weights_sha256", r.WeightsSha256),
         ("language_code", r.LanguageCode), ("bcp47", r.Bcp47), ("iso639_3", r.Iso6393), ("english_name", r.EnglishName), ("autonym", r.Autonym),
         ("script", r.Script), ("family", r.Family), ("perplexity", r.Perplexity), ("size", r.Size), ("sha256", r.Sha256), ("publisher", r.Publisher),
+        ("blob_path", r.BlobPath),
     ];
 
     private async Task<IReadOnlyList<PackageRecord>> QueryAsync(string sql, CancellationToken cancel, params (string, object?)[] args)
@@ -361,7 +380,7 @@ public sealed class PostgreSqlMetadataStore : IMetadataStore, IAsyncDisposable
             Downloads = r.GetInt64(8), Description = r.GetString(9), Authors = r.GetString(10), Tags = r.GetString(11), ManifestJson = r.GetString(12),
             Readme = S(13), TrunkId = S(14), TrunkSha256 = S(15), ConfigJson = S(16), WeightsSha256 = S(17), LanguageCode = S(18), Bcp47 = S(19),
             Iso6393 = S(20), EnglishName = S(21), Autonym = S(22), Script = S(23), Family = S(24), Perplexity = r.IsDBNull(25) ? null : r.GetDouble(25),
-            Size = r.GetInt64(26), Sha256 = r.GetString(27), Publisher = r.GetString(28),
+            Size = r.GetInt64(26), Sha256 = r.GetString(27), Publisher = r.GetString(28), BlobPath = S(29),
         };
     }
 }
@@ -376,6 +395,8 @@ public static class PostgreSqlMetadataExtensions
         {
             throw new XModException("Database:ConnectionString is required for the PostgreSql metadata store (Host=...;Database=...;Username=...;Password=...)");
         }
-        return services.AddSingleton<IMetadataStore>(new PostgreSqlMetadataStore(options));
+        var store = new PostgreSqlMetadataStore(options);
+        return services.AddSingleton(store).AddSingleton<IPackageIndex>(store).AddSingleton<IOwnerStore>(store)
+            .AddSingleton<IApiKeyStore>(store).AddSingleton<IStoreInitializer>(store);
     }
 }

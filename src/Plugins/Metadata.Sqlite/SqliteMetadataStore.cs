@@ -1,7 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using NuGet.Versioning;
 using XMod.Packaging.Manifests;
 using XModHub.Core;
 
@@ -13,12 +12,13 @@ public sealed class SqliteMetadataOptions
 }
 
 /// <summary>
-/// The index in SQLite (WAL). Pushes take the write lock up front (BEGIN IMMEDIATE), so
-/// concurrent pushes of one version serialise: exactly one is added, the rest see it exists.
+/// The index, owners and API keys in SQLite (WAL), for one hub process. It keeps rows and answers
+/// queries; the policy is the core's. Writes that check before they change take the write lock up
+/// front (BEGIN IMMEDIATE); the primary key is the last guard against a second row of one version.
 /// </summary>
-public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IMetadataStore
+public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IPackageIndex, IOwnerStore, IApiKeyStore, IStoreInitializer
 {
-    private const string Columns = "id, version, lower_id, lower_version, kind, listed, prerelease, published, downloads, description, authors, tags, manifest, readme, trunk_id, trunk_sha256, config_json, weights_sha256, language_code, bcp47, iso639_3, english_name, autonym, script, family, perplexity, size, sha256, publisher";
+    private const string Columns = "id, version, lower_id, lower_version, kind, listed, prerelease, published, downloads, description, authors, tags, manifest, readme, trunk_id, trunk_sha256, config_json, weights_sha256, language_code, bcp47, iso639_3, english_name, autonym, script, family, perplexity, size, sha256, publisher, blob_path, version_key";
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancel)
     {
@@ -48,38 +48,57 @@ public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IMetada
             CREATE TABLE IF NOT EXISTS api_keys (hash TEXT PRIMARY KEY, user TEXT NOT NULL, scopes TEXT NOT NULL, created TEXT NOT NULL, name TEXT NOT NULL);
             """;
         await cmd.ExecuteNonQueryAsync(cancel);
+        await UpgradeAsync(c, cancel);
     }
 
-    public async Task<AddResult> AddAsync(PackageRecord r, Func<CancellationToken, Task> storeBlob, CancellationToken cancel)
+    /// <summary>
+    /// Columns added since the first schema: blob_path (push-unique blob names; null = the legacy
+    /// path) and version_key (the core's version order, filled in for rows written before it).
+    /// </summary>
+    private static async Task UpgradeAsync(SqliteConnection c, CancellationToken cancel)
     {
-        await using var c = await OpenAsync(cancel);
-        // BEGIN IMMEDIATE: the write lock is taken before the existence check, not at the insert.
-        await using var tx = c.BeginTransaction(deferred: false);
-        var lowerId = r.Id.ToLowerInvariant();
-        var owners = await OwnersAsync(c, tx, lowerId, cancel);
-        if (owners.Count > 0 && !owners.Contains(r.Publisher))
+        var columns = new HashSet<string>();
+        using (var info = Command(c, null, "PRAGMA table_info(packages)"))
+        await using (var r = await info.ExecuteReaderAsync(cancel))
         {
-            return AddResult.Forbidden;
-        }
-        using (var exists = Command(c, tx, "SELECT 1 FROM packages WHERE lower_id = $id AND lower_version = $v", ("$id", lowerId), ("$v", r.Version.ToLowerInvariant())))
-        {
-            if (await exists.ExecuteScalarAsync(cancel) is not null)
+            while (await r.ReadAsync(cancel))
             {
-                return AddResult.AlreadyExists;
+                columns.Add(r.GetString(1));
             }
         }
-        await storeBlob(cancel);
-        using (var insert = Command(c, tx, $"INSERT INTO packages ({Columns}) VALUES ({string.Join(", ", Columns.Split(", ").Select(x => "$" + x))})", Parameters(r)))
+        await using var tx = c.BeginTransaction(deferred: false);
+        foreach (var column in new[] { "blob_path", "version_key" }.Where(x => !columns.Contains(x)))
         {
-            await insert.ExecuteNonQueryAsync(cancel);
+            using var add = Command(c, tx, $"ALTER TABLE packages ADD COLUMN {column} TEXT");
+            await add.ExecuteNonQueryAsync(cancel);
         }
-        if (owners.Count == 0)
+        var missing = new List<(string Id, string Version)>();
+        using (var select = Command(c, tx, "SELECT lower_id, version FROM packages WHERE version_key IS NULL"))
+        await using (var r = await select.ExecuteReaderAsync(cancel))
         {
-            using var own = Command(c, tx, "INSERT INTO owners (lower_id, owner) VALUES ($id, $o)", ("$id", lowerId), ("$o", r.Publisher));
-            await own.ExecuteNonQueryAsync(cancel);
+            while (await r.ReadAsync(cancel))
+            {
+                missing.Add((r.GetString(0), r.GetString(1)));
+            }
+        }
+        foreach (var (id, version) in missing)
+        {
+            using var set = Command(c, tx, "UPDATE packages SET version_key = $k WHERE lower_id = $id AND lower_version = $v",
+                ("$k", VersionOrder.Key(version)), ("$id", id), ("$v", version.ToLowerInvariant()));
+            await set.ExecuteNonQueryAsync(cancel);
+        }
+        using (var index = Command(c, tx, "CREATE INDEX IF NOT EXISTS packages_versions ON packages (lower_id, version_key)"))
+        {
+            await index.ExecuteNonQueryAsync(cancel);
         }
         await tx.CommitAsync(cancel);
-        return AddResult.Added;
+    }
+
+    public async Task<AddResult> AddAsync(PackageRecord r, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        using var insert = Command(c, null, $"INSERT INTO packages ({Columns}) VALUES ({string.Join(", ", Columns.Split(", ").Select(x => "$" + x))}) ON CONFLICT (lower_id, lower_version) DO NOTHING", Parameters(r));
+        return await insert.ExecuteNonQueryAsync(cancel) == 1 ? AddResult.Added : AddResult.AlreadyExists;
     }
 
     public async Task<PackageRecord?> GetAsync(string id, string version, CancellationToken cancel)
@@ -91,8 +110,8 @@ public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IMetada
     public async Task<IReadOnlyList<PackageRecord>> GetVersionsAsync(string id, bool includeUnlisted, CancellationToken cancel)
     {
         await using var c = await OpenAsync(cancel);
-        var rows = await QueryAsync(c, $"SELECT {Columns} FROM packages WHERE lower_id = $id" + (includeUnlisted ? "" : " AND listed = 1"), cancel, ("$id", id.ToLowerInvariant()));
-        return rows.OrderBy(r => NuGetVersion.Parse(r.Version)).ToList();
+        return await QueryAsync(c, $"SELECT {Columns} FROM packages WHERE lower_id = $id" + (includeUnlisted ? "" : " AND listed = 1") + " ORDER BY version_key",
+            cancel, ("$id", id.ToLowerInvariant()));
     }
 
     public async Task<bool> SetListedAsync(string id, string version, bool listed, CancellationToken cancel)
@@ -109,61 +128,60 @@ public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IMetada
         await cmd.ExecuteNonQueryAsync(cancel);
     }
 
-    public async Task<(int Total, IReadOnlyList<PackageRecord> Page)> SearchAsync(SearchQuery q, CancellationToken cancel)
+    public async Task<IndexPage> FindNewestAsync(PackageFilter q, int skip, int take, CancellationToken cancel)
     {
         await using var c = await OpenAsync(cancel);
-        var where = new List<string> { "listed = 1" };
-        var args = new List<(string, object)>();
-        if (!string.IsNullOrWhiteSpace(q.Text))
+        // The newest listed version (or release) of each id: the greatest version_key among them.
+        var release = q.IncludePrerelease ? "" : " AND n.prerelease = 0";
+        var where = new List<string>
+        {
+            "p.listed = 1" + (q.IncludePrerelease ? "" : " AND p.prerelease = 0"),
+            $"p.version_key = (SELECT max(n.version_key) FROM packages n WHERE n.lower_id = p.lower_id AND n.listed = 1{release})",
+        };
+        var args = new List<(string, object?)>();
+        if (q.Text is { } text)
         {
             // The text is literal: '%', '_' and '\' are escaped (ESCAPE '\'), not wildcards.
-            where.Add("(lower_id LIKE $t ESCAPE '\\' OR description LIKE $t ESCAPE '\\' OR tags LIKE $t ESCAPE '\\' OR english_name LIKE $t ESCAPE '\\' OR autonym LIKE $t ESCAPE '\\' OR bcp47 LIKE $t ESCAPE '\\' OR iso639_3 LIKE $t ESCAPE '\\' OR language_code LIKE $t ESCAPE '\\')");
-            args.Add(("$t", "%" + q.Text.Trim().ToLowerInvariant().Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%"));
+            where.Add("(" + string.Join(" OR ", new[] { "lower_id", "description", "tags", "english_name", "autonym", "bcp47", "iso639_3", "language_code" }
+                .Select(x => $"p.{x} LIKE $t ESCAPE '\\'")) + ")");
+            args.Add(("$t", "%" + EscapeLike(text.ToLowerInvariant()) + "%"));
         }
         if (q.Kind is { } kind)
         {
-            where.Add("kind = $k");
+            where.Add("p.kind = $k");
             args.Add(("$k", kind.ToString()));
         }
-        if (!string.IsNullOrWhiteSpace(q.Trunk))
+        if (q.Trunk is { } trunk)
         {
-            where.Add("lower(trunk_id) = $tr");
-            args.Add(("$tr", q.Trunk.ToLowerInvariant()));
+            where.Add("lower(p.trunk_id) = $tr");
+            args.Add(("$tr", trunk.ToLowerInvariant()));
         }
-        if (!string.IsNullOrWhiteSpace(q.Script))
+        if (q.Script is { } script)
         {
-            where.Add("script = $s");
-            args.Add(("$s", q.Script));
+            where.Add("p.script = $s");
+            args.Add(("$s", script));
         }
-        if (!string.IsNullOrWhiteSpace(q.Family))
+        if (q.Family is { } family)
         {
-            where.Add("family LIKE $f");
-            args.Add(("$f", "%" + q.Family + "%"));
+            where.Add("p.family LIKE $f ESCAPE '\\'");
+            args.Add(("$f", "%" + EscapeLike(family) + "%"));
         }
-        if (!q.IncludePrerelease)
+        var filter = string.Join(" AND ", where);
+        var hits = new List<SearchHit>();
+        using (var cmd = Command(c, null, $"SELECT p.id, p.version, p.bcp47, p.english_name FROM packages p WHERE {filter} ORDER BY p.lower_id LIMIT $take OFFSET $skip",
+            [.. args, ("$take", (long)take), ("$skip", (long)skip)]))
+        await using (var r = await cmd.ExecuteReaderAsync(cancel))
         {
-            where.Add("prerelease = 0");
+            while (await r.ReadAsync(cancel))
+            {
+                hits.Add(new SearchHit(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3)));
+            }
         }
-        var rows = await QueryAsync(c, $"SELECT {Columns} FROM packages WHERE {string.Join(" AND ", where)}", cancel, [.. args]);
-        var latest = rows.GroupBy(r => r.Id.ToLowerInvariant())
-            .Select(g => g.MaxBy(r => NuGetVersion.Parse(r.Version))!)
-            .OrderByDescending(r => Relevance(r, q.Text))
-            .ThenBy(r => r.Id, StringComparer.OrdinalIgnoreCase)
-            .ToList();
-        return (latest.Count, latest.Skip(q.Skip).Take(q.Take).ToList());
+        using var count = Command(c, null, $"SELECT count(*) FROM packages p WHERE {filter}", [.. args]);
+        return new IndexPage(Convert.ToInt32(await count.ExecuteScalarAsync(cancel), System.Globalization.CultureInfo.InvariantCulture), hits);
     }
 
-    private static int Relevance(PackageRecord r, string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return 0;
-        }
-        var t = text.Trim();
-        return string.Equals(r.Id, t, StringComparison.OrdinalIgnoreCase) || r.Id.EndsWith("." + t, StringComparison.OrdinalIgnoreCase) ? 3
-            : string.Equals(r.Bcp47, t, StringComparison.OrdinalIgnoreCase) || string.Equals(r.EnglishName, t, StringComparison.OrdinalIgnoreCase) ? 2
-            : r.Id.Contains(t, StringComparison.OrdinalIgnoreCase) ? 1 : 0;
-    }
+    private static string EscapeLike(string text) => text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
 
     public async Task<PackageRecord?> FindTrunkAsync(string trunkId, string weightsSha256, CancellationToken cancel)
     {
@@ -178,18 +196,54 @@ public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IMetada
         return await OwnersAsync(c, null, id.ToLowerInvariant(), cancel);
     }
 
+    public async Task<ClaimResult> ClaimAsync(string id, string owner, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        // BEGIN IMMEDIATE: the write lock is taken before the owners are read, so two claims take turns.
+        await using var tx = c.BeginTransaction(deferred: false);
+        var owners = await OwnersAsync(c, tx, id.ToLowerInvariant(), cancel);
+        if (owners.Count > 0)
+        {
+            return owners.Contains(owner) ? ClaimResult.AlreadyOwner : ClaimResult.OwnedByOthers;
+        }
+        using var own = Command(c, tx, "INSERT INTO owners (lower_id, owner) VALUES ($id, $o)", ("$id", id.ToLowerInvariant()), ("$o", owner));
+        await own.ExecuteNonQueryAsync(cancel);
+        await tx.CommitAsync(cancel);
+        return ClaimResult.Claimed;
+    }
+
     public async Task<bool> AddOwnerAsync(string id, string owner, CancellationToken cancel)
     {
         await using var c = await OpenAsync(cancel);
-        using var cmd = Command(c, null, "INSERT OR IGNORE INTO owners (lower_id, owner) VALUES ($id, $o)", ("$id", id.ToLowerInvariant()), ("$o", owner));
+        using var cmd = Command(c, null, "INSERT OR IGNORE INTO owners (lower_id, owner) SELECT $id, $o WHERE EXISTS (SELECT 1 FROM owners WHERE lower_id = $id)",
+            ("$id", id.ToLowerInvariant()), ("$o", owner));
         return await cmd.ExecuteNonQueryAsync(cancel) > 0;
     }
 
-    public async Task<bool> RemoveOwnerAsync(string id, string owner, CancellationToken cancel)
+    public async Task<RemoveOwnerResult> RemoveOwnerAsync(string id, string owner, CancellationToken cancel)
+    {
+        await using var c = await OpenAsync(cancel);
+        await using var tx = c.BeginTransaction(deferred: false);
+        var owners = await OwnersAsync(c, tx, id.ToLowerInvariant(), cancel);
+        if (!owners.Contains(owner))
+        {
+            return RemoveOwnerResult.NotAnOwner;
+        }
+        if (owners.Count == 1)
+        {
+            return RemoveOwnerResult.LastOwner;
+        }
+        using var cmd = Command(c, tx, "DELETE FROM owners WHERE lower_id = $id AND owner = $o", ("$id", id.ToLowerInvariant()), ("$o", owner));
+        await cmd.ExecuteNonQueryAsync(cancel);
+        await tx.CommitAsync(cancel);
+        return RemoveOwnerResult.Removed;
+    }
+
+    public async Task ReleaseClaimAsync(string id, string owner, CancellationToken cancel)
     {
         await using var c = await OpenAsync(cancel);
         using var cmd = Command(c, null, "DELETE FROM owners WHERE lower_id = $id AND owner = $o", ("$id", id.ToLowerInvariant()), ("$o", owner));
-        return await cmd.ExecuteNonQueryAsync(cancel) > 0;
+        await cmd.ExecuteNonQueryAsync(cancel);
     }
 
     public async Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancel)
@@ -262,6 +316,7 @@ public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IMetada
         ("$readme", r.Readme), ("$trunk_id", r.TrunkId), ("$trunk_sha256", r.TrunkSha256), ("$config_json", r.ConfigJson), ("$weights_sha256", r.WeightsSha256),
         ("$language_code", r.LanguageCode), ("$bcp47", r.Bcp47), ("$iso639_3", r.Iso6393), ("$english_name", r.EnglishName), ("$autonym", r.Autonym),
         ("$script", r.Script), ("$family", r.Family), ("$perplexity", r.Perplexity), ("$size", r.Size), ("$sha256", r.Sha256), ("$publisher", r.Publisher),
+        ("$blob_path", r.BlobPath), ("$version_key", r.VersionKey),
     ];
 
     private static async Task<IReadOnlyList<PackageRecord>> QueryAsync(SqliteConnection c, string sql, CancellationToken cancel, params (string, object?)[] args)
@@ -279,7 +334,7 @@ public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IMetada
                 Downloads = r.GetInt64(8), Description = r.GetString(9), Authors = r.GetString(10), Tags = r.GetString(11), ManifestJson = r.GetString(12),
                 Readme = S(13), TrunkId = S(14), TrunkSha256 = S(15), ConfigJson = S(16), WeightsSha256 = S(17), LanguageCode = S(18), Bcp47 = S(19),
                 Iso6393 = S(20), EnglishName = S(21), Autonym = S(22), Script = S(23), Family = S(24), Perplexity = r.IsDBNull(25) ? null : r.GetDouble(25),
-                Size = r.GetInt64(26), Sha256 = r.GetString(27), Publisher = r.GetString(28),
+                Size = r.GetInt64(26), Sha256 = r.GetString(27), Publisher = r.GetString(28), BlobPath = S(29),
             });
         }
         return list;
@@ -296,6 +351,8 @@ public static class SqliteMetadataExtensions
         {
             throw new InvalidOperationException("Database:ConnectionString is required for the Sqlite metadata store");
         }
-        return services.AddSingleton<IMetadataStore>(new SqliteMetadataStore(options));
+        var store = new SqliteMetadataStore(options);
+        return services.AddSingleton(store).AddSingleton<IPackageIndex>(store).AddSingleton<IOwnerStore>(store)
+            .AddSingleton<IApiKeyStore>(store).AddSingleton<IStoreInitializer>(store);
     }
 }

@@ -4,7 +4,6 @@ using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using XMod;
 using XModHub.Core;
 
@@ -26,7 +25,7 @@ public sealed class AzureBlobStorageOptions
 /// Package files in one Azure Blob Storage container. Writes without overwrite are conditional on the
 /// service (If-None-Match: *), so several hub instances can never replace each other's versions.
 /// </summary>
-public sealed partial class AzureBlobStorage : IRangedBlobStorage, IDisposable
+public sealed partial class AzureBlobStorage : IRangedBlobStorage, IStoreInitializer, IDisposable
 {
     private readonly BlobRestClient _client;
     private readonly string _container;
@@ -130,14 +129,6 @@ public sealed partial class AzureBlobStorage : IRangedBlobStorage, IDisposable
     public void Dispose() => _client.Dispose();
 }
 
-/// <summary>Creates the container when the host starts, before it serves (no blocking on async work at build time).</summary>
-internal sealed class AzureBlobStartup(AzureBlobStorage storage) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancel) => storage.InitializeAsync(cancel);
-
-    public Task StopAsync(CancellationToken cancel) => Task.CompletedTask;
-}
-
 public static class AzureBlobStorageExtensions
 {
     /// <summary>
@@ -150,6 +141,7 @@ public static class AzureBlobStorageExtensions
         var storage = new AzureBlobStorage(options);
         services.AddSingleton(storage);
         services.AddSingleton<IBlobStorage>(storage);
-        return services.AddHostedService(_ => new AzureBlobStartup(storage));
+        // The host awaits it at start, before the hub serves (no blocking on async work at build time).
+        return services.AddSingleton<IStoreInitializer>(storage);
     }
 }

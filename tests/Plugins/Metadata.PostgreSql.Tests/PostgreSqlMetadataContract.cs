@@ -9,9 +9,9 @@ public sealed class PostgresCollection : ICollectionFixture<PostgresFixture>
     public const string Name = "postgres";
 }
 
-/// <summary>The PostgreSQL index against the shared IMetadataStore contract.</summary>
+/// <summary>The PostgreSQL index, owners and keys against the shared metadata contract.</summary>
 [Collection(PostgresCollection.Name)]
-public sealed class PostgreSqlMetadataContract(PostgresFixture postgres) : MetadataStoreContract
+public sealed class PostgreSqlMetadataContract(PostgresFixture postgres) : MetadataStoreContract<PostgreSqlMetadataStore>
 {
-    protected override async Task<IMetadataStore> CreateAsync() => await postgres.CreateStoreAsync();
+    protected override Task<PostgreSqlMetadataStore> CreateAsync() => postgres.CreateStoreAsync();
 }

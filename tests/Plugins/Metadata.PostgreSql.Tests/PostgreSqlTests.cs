@@ -22,7 +22,7 @@ public sealed class PostgreSqlTests(PostgresFixture postgres)
         Assert.Equal(Enumerable.Range(1, Migrations.Steps.Count), (int[])(await cmd.ExecuteScalarAsync())!);
         // A later start finds nothing to do, and the store works.
         await stores[0].InitializeAsync(default);
-        Assert.Equal(AddResult.Added, await stores[3].AddAsync(Record("m.pkg", "1.0.0"), _ => Task.CompletedTask, default));
+        Assert.Equal(AddResult.Added, await stores[3].AddAsync(Record("m.pkg", "1.0.0"), default));
     }
 
     [Fact]
@@ -81,11 +81,11 @@ public sealed class PostgreSqlTests(PostgresFixture postgres)
             "1.0.0", "1.0.0.1", "1.0.1-0", "1.0.1-00a", "1.0.1-a", "1.0.1-a-b", "1.0.1", "1.2.0", "1.10.0", "2.0.0-BETA", "2.0.0", "10.0.0", "2147483647.0.0",
         ];
         var expected = versions.OrderBy(NuGetVersion.Parse).ToList();
-        var byKey = versions.Reverse().OrderBy(VersionKey.Of, StringComparer.Ordinal).ToList();
+        var byKey = versions.Reverse().OrderBy(VersionOrder.Key, StringComparer.Ordinal).ToList();
         Assert.Equal(expected, byKey);
         // Equal versions (case, trailing zeros) have equal keys.
-        Assert.Equal(VersionKey.Of("1.0.0-Beta"), VersionKey.Of("1.0.0-beta"));
-        Assert.Equal(VersionKey.Of("1.0"), VersionKey.Of("1.0.0.0"));
+        Assert.Equal(VersionOrder.Key("1.0.0-Beta"), VersionOrder.Key("1.0.0-beta"));
+        Assert.Equal(VersionOrder.Key("1.0"), VersionOrder.Key("1.0.0.0"));
     }
 
     /// <summary>
@@ -100,18 +100,19 @@ public sealed class PostgreSqlTests(PostgresFixture postgres)
         var store = new PostgreSqlMetadataStore(new PostgreSqlMetadataOptions { ConnectionString = connection });
         await store.InitializeAsync(default);
         await SearchCorpus.LoadAsync(connection, ids);
-        await store.AddAsync(Record("XMod.Lang.Yo", "1.0.0") with { EnglishName = "Yoruba", Bcp47 = "yo" }, _ => Task.CompletedTask, default);
+        await store.AddAsync(Record("XMod.Lang.Yo", "1.0.0") with { EnglishName = "Yoruba", Bcp47 = "yo" }, default);
+        var search = new PackageSearch(store);
 
-        var word = await store.SearchAsync(new SearchQuery { Text = "yoruba" }, default);
+        var word = await search.SearchAsync(new SearchQuery { Text = "yoruba" }, default);
         Assert.Equal(["XMod.Lang.Yo"], word.Page.Select(r => r.Id));
-        var rare = await store.SearchAsync(new SearchQuery { Text = "lang1234." }, default);
+        var rare = await search.SearchAsync(new SearchQuery { Text = "lang1234." }, default);
         Assert.Equal(1, rare.Total);
         Assert.StartsWith("Lang1234.", rare.Page[0].Id, StringComparison.Ordinal);
         Assert.Equal("1.1.0", rare.Page[0].Version); // the newest of its two versions
-        var broad = await store.SearchAsync(new SearchQuery { Text = "lang" }, default);
+        var broad = await search.SearchAsync(new SearchQuery { Text = "lang" }, default);
         Assert.Equal(ids + 1, broad.Total); // every bulk id, and XMod.Lang.Yo
         Assert.Equal(20, broad.Page.Count);
-        var all = await store.SearchAsync(new SearchQuery(), default);
+        var all = await search.SearchAsync(new SearchQuery(), default);
         Assert.Equal(ids + 1, all.Total);
         Assert.Equal(all.Page.Count, all.Page.Select(r => r.Id).Distinct().Count()); // one row per id
     }

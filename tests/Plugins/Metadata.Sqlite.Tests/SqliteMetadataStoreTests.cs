@@ -5,12 +5,12 @@ using XModHub.Plugins.Contracts;
 
 namespace XModHub.Plugins.Metadata.Sqlite.Tests;
 
-/// <summary>The SQLite index against the shared IMetadataStore contract.</summary>
-public sealed class SqliteMetadataContract : MetadataStoreContract, IDisposable
+/// <summary>The SQLite index, owners and keys against the shared metadata contract.</summary>
+public sealed class SqliteMetadataContract : MetadataStoreContract<SqliteMetadataStore>, IDisposable
 {
     private readonly TempDir _dir = new("xmod-sqlite-");
 
-    protected override async Task<IMetadataStore> CreateAsync()
+    protected override async Task<SqliteMetadataStore> CreateAsync()
     {
         var store = new SqliteMetadataStore(new SqliteMetadataOptions { ConnectionString = $"Data Source={_dir[Guid.NewGuid().ToString("N") + ".db"]};Pooling=False" });
         await store.InitializeAsync(default);
@@ -38,11 +38,12 @@ public sealed class SqliteMetadataStoreTests : IDisposable
             Id = "xmod-nano.lang-de", Version = "1.0.0", Kind = XMod.Packaging.Manifests.PackageKind.Language, Published = DateTimeOffset.UnixEpoch,
             ManifestJson = "{}", Size = 1, Sha256 = new string('a', 64), Publisher = "alice",
         };
-        Assert.Equal(AddResult.Added, await first.AddAsync(record, _ => Task.CompletedTask, default));
+        Assert.Equal(AddResult.Added, await first.AddAsync(record, default));
+        Assert.Equal(ClaimResult.Claimed, await first.ClaimAsync(record.Id, "alice", default));
         var second = new SqliteMetadataStore(options);
         await second.InitializeAsync(default);
         await second.InitializeAsync(default);
-        Assert.Equal(AddResult.AlreadyExists, await second.AddAsync(record, _ => Task.CompletedTask, default));
+        Assert.Equal(AddResult.AlreadyExists, await second.AddAsync(record, default));
         Assert.Equal(["alice"], await second.GetOwnersAsync("xmod-nano.lang-de", default));
     }
 
@@ -53,6 +54,6 @@ public sealed class SqliteMetadataStoreTests : IDisposable
         var e = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddSqliteMetadata(empty));
         Assert.Contains("Database:ConnectionString is required", e.Message);
         var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionString"] = "Data Source=:memory:" }).Build();
-        Assert.IsType<SqliteMetadataStore>(new ServiceCollection().AddSqliteMetadata(section).BuildServiceProvider().GetRequiredService<IMetadataStore>());
+        Assert.IsType<SqliteMetadataStore>(new ServiceCollection().AddSqliteMetadata(section).BuildServiceProvider().GetRequiredService<IPackageIndex>());
     }
 }

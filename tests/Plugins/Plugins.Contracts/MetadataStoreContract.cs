@@ -5,11 +5,16 @@ namespace XModHub.Plugins.Contracts;
 
 /// <summary>
 /// What every metadata provider does (SQLite, PostgreSQL): a derived class supplies a fresh,
-/// initialised, empty store per test; the assertions here are the contract.
+/// initialised, empty store per test; the assertions here are the contract. Search is asserted
+/// through the core's <see cref="PackageSearch"/> (the store finds, the core ranks), so every store
+/// answers a search alike.
 /// </summary>
-public abstract class MetadataStoreContract
+public abstract class MetadataStoreContract<TStore> where TStore : IPackageIndex, IOwnerStore, IApiKeyStore
 {
-    protected abstract Task<IMetadataStore> CreateAsync();
+    protected abstract Task<TStore> CreateAsync();
+
+    private static Task<(int Total, IReadOnlyList<PackageRecord> Page)> SearchAsync(TStore store, SearchQuery query) =>
+        new PackageSearch(store).SearchAsync(query, default);
 
     private static readonly DateTimeOffset s_published = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
 
@@ -37,9 +42,10 @@ public abstract class MetadataStoreContract
         Size = 1234,
         Sha256 = new string('a', 64),
         Publisher = publisher,
+        BlobPath = $"packages/{id.ToLowerInvariant()}/{version.ToLowerInvariant()}/{Guid.NewGuid():N}.nupkg",
     };
 
-    private static Task<AddResult> AddAsync(IMetadataStore store, PackageRecord r) => store.AddAsync(r, _ => Task.CompletedTask, default);
+    private static Task<AddResult> AddAsync(TStore store, PackageRecord r) => store.AddAsync(r, default);
 
     [Fact]
     public async Task An_added_version_reads_back_field_for_field()
@@ -56,39 +62,65 @@ public abstract class MetadataStoreContract
     }
 
     [Fact]
-    public async Task A_duplicate_version_is_refused_whatever_its_case_and_the_blob_is_not_stored_again()
+    public async Task A_duplicate_version_is_refused_whatever_its_case_and_the_first_row_stays()
     {
         var store = await CreateAsync();
-        await AddAsync(store, Record("A.B", "1.0.0-Beta"));
-        var stored = false;
-        Assert.Equal(AddResult.AlreadyExists, await store.AddAsync(Record("a.b", "1.0.0-beta"), _ => { stored = true; return Task.CompletedTask; }, default));
-        Assert.False(stored);
+        var first = Record("A.B", "1.0.0-Beta");
+        await AddAsync(store, first);
+        Assert.Equal(AddResult.AlreadyExists, await AddAsync(store, Record("a.b", "1.0.0-beta", "mallory")));
+        Assert.Equal(first, await store.GetAsync("a.b", "1.0.0-BETA", default));
     }
 
     [Fact]
-    public async Task A_failing_blob_write_leaves_no_row()
+    public async Task A_row_without_a_blob_path_reads_back_without_one()
     {
         var store = await CreateAsync();
-        await Assert.ThrowsAsync<IOException>(() => store.AddAsync(Record("f.g", "1.0.0"), _ => throw new IOException("disk full"), default));
-        Assert.Null(await store.GetAsync("f.g", "1.0.0", default));
-        Assert.Empty(await store.GetOwnersAsync("f.g", default));
-        // Another publisher can take the id: no owner survived the failed add.
-        Assert.Equal(AddResult.Added, await AddAsync(store, Record("f.g", "1.0.0", "carol")));
-        Assert.Equal(["carol"], await store.GetOwnersAsync("f.g", default));
+        await AddAsync(store, Record("legacy.pkg", "1.0.0") with { BlobPath = null });
+        Assert.Null((await store.GetAsync("legacy.pkg", "1.0.0", default))!.BlobPath);
     }
 
     [Fact]
-    public async Task The_first_publisher_owns_the_id_and_others_are_forbidden_until_added_as_owners()
+    public async Task The_first_claim_owns_an_id_and_of_racing_claims_one_wins()
     {
         var store = await CreateAsync();
-        Assert.Equal(AddResult.Added, await AddAsync(store, Record("own.me", "1.0.0", "alice")));
+        var claims = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(() => store.ClaimAsync("Race.Id", $"user{i}", default))));
+        Assert.Equal(1, claims.Count(c => c == ClaimResult.Claimed));
+        Assert.Equal(9, claims.Count(c => c == ClaimResult.OwnedByOthers));
+        var owner = (await store.GetOwnersAsync("race.id", default)).Single();
+        Assert.Equal(ClaimResult.AlreadyOwner, await store.ClaimAsync("RACE.ID", owner, default));
+        // A claim no version came of is released: the next claimant takes the id.
+        await store.ReleaseClaimAsync("race.id", owner, default);
+        Assert.Empty(await store.GetOwnersAsync("race.id", default));
+        Assert.Equal(ClaimResult.Claimed, await store.ClaimAsync("race.id", "carol", default));
+    }
+
+    [Fact]
+    public async Task Owners_are_added_to_owned_ids_and_the_last_one_stays()
+    {
+        var store = await CreateAsync();
+        Assert.False(await store.AddOwnerAsync("nobody.owns", "bob", default));
+        Assert.Empty(await store.GetOwnersAsync("nobody.owns", default));
+        Assert.Equal(ClaimResult.Claimed, await store.ClaimAsync("own.me", "alice", default));
         Assert.Equal(["alice"], await store.GetOwnersAsync("OWN.ME", default));
-        Assert.Equal(AddResult.Forbidden, await AddAsync(store, Record("own.me", "2.0.0", "mallory")));
+        Assert.Equal(ClaimResult.OwnedByOthers, await store.ClaimAsync("own.me", "mallory", default));
         Assert.True(await store.AddOwnerAsync("own.me", "bob", default));
         Assert.False(await store.AddOwnerAsync("own.me", "bob", default));
         Assert.Equal(["alice", "bob"], await store.GetOwnersAsync("own.me", default));
-        Assert.Equal(AddResult.Added, await AddAsync(store, Record("own.me", "2.0.0", "bob")));
-        Assert.Equal(["1.0.0", "2.0.0"], (await store.GetVersionsAsync("own.me", true, default)).Select(r => r.Version));
+        Assert.Equal(RemoveOwnerResult.NotAnOwner, await store.RemoveOwnerAsync("own.me", "mallory", default));
+        Assert.Equal(RemoveOwnerResult.Removed, await store.RemoveOwnerAsync("own.me", "alice", default));
+        Assert.Equal(RemoveOwnerResult.LastOwner, await store.RemoveOwnerAsync("own.me", "bob", default));
+        Assert.Equal(["bob"], await store.GetOwnersAsync("own.me", default));
+    }
+
+    [Fact]
+    public async Task Racing_removals_never_leave_an_id_without_owners()
+    {
+        var store = await CreateAsync();
+        await store.ClaimAsync("two.owners", "alice", default);
+        await store.AddOwnerAsync("two.owners", "bob", default);
+        var results = await Task.WhenAll(new[] { "alice", "bob" }.Select(o => Task.Run(() => store.RemoveOwnerAsync("two.owners", o, default))));
+        Assert.Equal([RemoveOwnerResult.LastOwner, RemoveOwnerResult.Removed], results.Order());
+        Assert.Single(await store.GetOwnersAsync("two.owners", default));
     }
 
     [Fact]
@@ -98,6 +130,23 @@ public abstract class MetadataStoreContract
         var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Task.Run(() => AddAsync(store, Record("race.pkg", "1.0.0")))));
         Assert.Equal(1, results.Count(r => r == AddResult.Added));
         Assert.Equal(9, results.Count(r => r == AddResult.AlreadyExists));
+    }
+
+    [Fact]
+    public async Task The_index_finds_the_newest_listed_version_of_each_id_in_id_order()
+    {
+        var store = await CreateAsync();
+        await AddAsync(store, Record("b.pkg", "1.9.0"));
+        await AddAsync(store, Record("b.pkg", "1.10.0"));
+        await AddAsync(store, Record("B.Pkg", "2.0.0-rc.1"));
+        await AddAsync(store, Record("a.pkg", "1.0.0"));
+        await AddAsync(store, Record("a.pkg", "3.0.0", listed: false));
+        await AddAsync(store, Record("c_pkg", "1.0.0"));
+        var all = await store.FindNewestAsync(new PackageFilter(), 0, 10, default);
+        Assert.Equal(3, all.Total);
+        Assert.Equal([("a.pkg", "1.0.0"), ("B.Pkg", "2.0.0-rc.1"), ("c_pkg", "1.0.0")], all.Hits.Select(h => (h.Id, h.Version)));
+        var releases = await store.FindNewestAsync(new PackageFilter { IncludePrerelease = false }, 1, 1, default);
+        Assert.Equal((3, "1.10.0"), (releases.Total, releases.Hits.Single().Version));
     }
 
     [Fact]
@@ -142,20 +191,20 @@ public abstract class MetadataStoreContract
         await AddAsync(store, Record("XMod.Trunk.Small", "1.0.0", kind: PackageKind.Trunk, description: "the trunk"));
         await AddAsync(store, Record("Hidden.Yo", "1.0.0", description: "yo", listed: false));
 
-        var (total, page) = await store.SearchAsync(new SearchQuery { Text = " YO " }, default);
+        var (total, page) = await SearchAsync(store, new SearchQuery { Text = " YO " });
         Assert.Equal(2, total);
         // Last id segment equals the text: ranked first; its newest version, pre-releases included by default.
         Assert.Equal(["XMod.Lang.Yo", "Other.Yoruba.Tools"], page.Select(r => r.Id));
         Assert.Equal("2.0.0-rc.1", page[0].Version);
-        Assert.Equal("1.10.0", (await store.SearchAsync(new SearchQuery { Text = "yo", IncludePrerelease = false }, default)).Page[0].Version);
+        Assert.Equal("1.10.0", (await SearchAsync(store, new SearchQuery { Text = "yo", IncludePrerelease = false })).Page[0].Version);
 
-        Assert.Equal(["XMod.Lang.De"], (await store.SearchAsync(new SearchQuery { Text = "german" }, default)).Page.Select(r => r.Id));
-        Assert.Equal(["XMod.Trunk.Small"], (await store.SearchAsync(new SearchQuery { Kind = PackageKind.Trunk }, default)).Page.Select(r => r.Id));
-        Assert.Equal(2, (await store.SearchAsync(new SearchQuery { Script = "Latn" }, default)).Total);
-        Assert.Equal(["XMod.Lang.De"], (await store.SearchAsync(new SearchQuery { Family = "indo" }, default)).Page.Select(r => r.Id));
-        Assert.Equal(3, (await store.SearchAsync(new SearchQuery { Trunk = "xmod.trunk.SMALL" }, default)).Total);
+        Assert.Equal(["XMod.Lang.De"], (await SearchAsync(store, new SearchQuery { Text = "german" })).Page.Select(r => r.Id));
+        Assert.Equal(["XMod.Trunk.Small"], (await SearchAsync(store, new SearchQuery { Kind = PackageKind.Trunk })).Page.Select(r => r.Id));
+        Assert.Equal(2, (await SearchAsync(store, new SearchQuery { Script = "Latn" })).Total);
+        Assert.Equal(["XMod.Lang.De"], (await SearchAsync(store, new SearchQuery { Family = "indo" })).Page.Select(r => r.Id));
+        Assert.Equal(3, (await SearchAsync(store, new SearchQuery { Trunk = "xmod.trunk.SMALL" })).Total);
         // Nothing listed matches; the unlisted package is never found.
-        Assert.Equal(0, (await store.SearchAsync(new SearchQuery { Text = "hidden" }, default)).Total);
+        Assert.Equal(0, (await SearchAsync(store, new SearchQuery { Text = "hidden" })).Total);
     }
 
     [Fact]
@@ -167,13 +216,13 @@ public abstract class MetadataStoreContract
             await AddAsync(store, Record($"Page.P{i:D2}", "1.0.0"));
             await AddAsync(store, Record($"Page.P{i:D2}", "1.1.0"));
         }
-        var (total, first) = await store.SearchAsync(new SearchQuery { Text = "page", Take = 10 }, default);
+        var (total, first) = await SearchAsync(store, new SearchQuery { Text = "page", Take = 10 });
         Assert.Equal(25, total);
         Assert.Equal(Enumerable.Range(0, 10).Select(i => $"Page.P{i:D2}"), first.Select(r => r.Id));
         Assert.All(first, r => Assert.Equal("1.1.0", r.Version));
-        var (total3, third) = await store.SearchAsync(new SearchQuery { Text = "page", Skip = 20, Take = 10 }, default);
+        var (total3, third) = await SearchAsync(store, new SearchQuery { Text = "page", Skip = 20, Take = 10 });
         Assert.Equal((25, 5), (total3, third.Count));
-        var (beyond, none) = await store.SearchAsync(new SearchQuery { Text = "page", Skip = 100, Take = 10 }, default);
+        var (beyond, none) = await SearchAsync(store, new SearchQuery { Text = "page", Skip = 100, Take = 10 });
         Assert.Equal((25, 0), (beyond, none.Count));
     }
 
@@ -187,9 +236,9 @@ public abstract class MetadataStoreContract
     {
         var store = await CreateAsync();
         await AddAsync(store, Record("Plain.Pkg", "1.0.0", description: "nothing special"));
-        Assert.Equal(0, (await store.SearchAsync(new SearchQuery { Text = hostile }, default)).Total);
+        Assert.Equal(0, (await SearchAsync(store, new SearchQuery { Text = hostile })).Total);
         await AddAsync(store, Record("Odd.Pkg", "1.0.0", description: "has " + hostile + " in it"));
-        Assert.Equal(["Odd.Pkg"], (await store.SearchAsync(new SearchQuery { Text = hostile }, default)).Page.Select(r => r.Id));
+        Assert.Equal(["Odd.Pkg"], (await SearchAsync(store, new SearchQuery { Text = hostile })).Page.Select(r => r.Id));
     }
 
     [Fact]
@@ -225,17 +274,17 @@ public abstract class MetadataStoreContract
         await AddAsync(store, Record("XMod.Lang.De", "1.0.0", english: "German", script: "Latn"));
         await AddAsync(store, Record("XMod.Lang.De", "2.0.0-beta", english: "German", script: "Latn"));
         await AddAsync(store, Record("Other.Lang.De", "1.0.0", english: "German", script: "Latn") with { TrunkId = "Other.Trunk" });
-        Assert.Equal(["XMod.Lang.Ru"], (await store.SearchAsync(new SearchQuery { Script = "Cyrl" }, default)).Page.Select(r => r.Id));
-        Assert.Equal(2, (await store.SearchAsync(new SearchQuery { Take = 2 }, default)).Page.Count);
-        var german = await store.SearchAsync(new SearchQuery { Text = "german", IncludePrerelease = false, Trunk = "XMod.Trunk.Small" }, default);
+        Assert.Equal(["XMod.Lang.Ru"], (await SearchAsync(store, new SearchQuery { Script = "Cyrl" })).Page.Select(r => r.Id));
+        Assert.Equal(2, (await SearchAsync(store, new SearchQuery { Take = 2 })).Page.Count);
+        var german = await SearchAsync(store, new SearchQuery { Text = "german", IncludePrerelease = false, Trunk = "XMod.Trunk.Small" });
         Assert.Equal([("XMod.Lang.De", "1.0.0")], german.Page.Select(r => (r.Id, r.Version)));
 
         Assert.True(await store.SetListedAsync("xmod.lang.ru", "1.0.0", false, default));
-        Assert.Equal(0, (await store.SearchAsync(new SearchQuery { Script = "Cyrl" }, default)).Total);
+        Assert.Equal(0, (await SearchAsync(store, new SearchQuery { Script = "Cyrl" })).Total);
         Assert.Empty(await store.GetVersionsAsync("xmod.lang.ru", false, default));
         Assert.Single(await store.GetVersionsAsync("xmod.lang.ru", true, default));
         // Listing it again brings it back.
         Assert.True(await store.SetListedAsync("xmod.lang.ru", "1.0.0", true, default));
-        Assert.Equal(1, (await store.SearchAsync(new SearchQuery { Script = "Cyrl" }, default)).Total);
+        Assert.Equal(1, (await SearchAsync(store, new SearchQuery { Script = "Cyrl" })).Total);
     }
 }

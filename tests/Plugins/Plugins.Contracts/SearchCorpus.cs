@@ -32,8 +32,8 @@ public static class SearchCorpus
         await using (var cmd = new NpgsqlCommand(insert, c) { CommandTimeout = 600 })
         {
             cmd.Parameters.AddWithValue("ids", ids);
-            cmd.Parameters.AddWithValue("k1", VersionKey.Of("1.0.0"));
-            cmd.Parameters.AddWithValue("k2", VersionKey.Of("1.1.0"));
+            cmd.Parameters.AddWithValue("k1", XModHub.Core.VersionOrder.Key("1.0.0"));
+            cmd.Parameters.AddWithValue("k2", XModHub.Core.VersionOrder.Key("1.1.0"));
             await cmd.ExecuteNonQueryAsync();
         }
         await using var analyze = new NpgsqlCommand("VACUUM ANALYZE packages", c) { CommandTimeout = 600 };

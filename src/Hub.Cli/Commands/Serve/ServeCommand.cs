@@ -30,6 +30,7 @@ public sealed class ServeCommand(IReporter reporter)
         await using (hub)
         {
             reporter.Success($"hub listening on {hub.Address} (data in {data})");
+            reporter.Info($"  providers: {hub.Service<HubProviders>().Describe()}");
             reporter.Info($"  browse:  {hub.Address}/");
             reporter.Info($"  feed:    {hub.FeedUrl}   (NuGet v3: dotnet nuget push / dotnet package search --source ...)");
             if (await HubApp.BootstrapAdminKeyAsync(hub.App, cancel) is { } key)

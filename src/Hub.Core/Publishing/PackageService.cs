@@ -40,16 +40,24 @@ public enum ListingResult
     Forbidden,
 }
 
-/// <summary>Push, unlist, relist and download, over the providers (an endpoint makes one call here).</summary>
-public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, ApiKeyService keys, PackageLimits limits, PushOptions options)
+/// <summary>
+/// Push, unlist, relist, download and ownership, over the narrow stores (an endpoint makes one call
+/// here). The policy is all here: first publisher owns, reserved prefixes, who may do what (via
+/// <see cref="KeyPolicy"/>); stores only keep rows.
+/// </summary>
+public sealed class PackageService(IPackageIndex index, IOwnerStore owners, IBlobStorage blobs, ApiKeyService keys, PackageLimits limits, PushOptions options)
 {
-    public static string BlobPath(string id, string version) =>
+    /// <summary>Where versions stored before push-unique blob names live (their rows have no <see cref="PackageRecord.BlobPath"/>).</summary>
+    public static string LegacyBlobPath(string id, string version) =>
         $"packages/{id.ToLowerInvariant()}/{version.ToLowerInvariant()}/{id.ToLowerInvariant()}.{version.ToLowerInvariant()}.nupkg";
 
-    /// <summary>
-    /// Validates the upload completely, then adds it in one transaction; the blob is written
-    /// before the row commits, so an index entry never points at a missing file.
-    /// </summary>
+    /// <summary>A blob name no other push uses: concurrent pushes of one version never write the same blob.</summary>
+    public static string UniqueBlobPath(string id, string version) =>
+        $"packages/{id.ToLowerInvariant()}/{version.ToLowerInvariant()}/{id.ToLowerInvariant()}.{version.ToLowerInvariant()}.{Guid.NewGuid():N}.nupkg";
+
+    /// <summary>The stored file of a version.</summary>
+    public static string BlobPathOf(PackageRecord package) => package.BlobPath ?? LegacyBlobPath(package.Id, package.Version);
+
     public async Task<PushOutcome> PushAsync(Stream upload, string? apiKey, CancellationToken cancel)
     {
         var (key, refused) = await AuthorizePushAsync(apiKey, cancel);
@@ -64,19 +72,18 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
         {
             return (null, new PushOutcome(PushStatus.Unauthorized, apiKey is null ? "an API key is required (X-NuGet-ApiKey)" : "the API key is not valid"));
         }
-        if (!key.Scopes.Contains(ApiKeyService.Push) && !key.Scopes.Contains(ApiKeyService.Admin))
+        if (!KeyPolicy.CanPush(key))
         {
             return (null, new PushOutcome(PushStatus.Forbidden, "the API key may not push packages"));
         }
         return (key, null);
     }
 
-    /// <summary>Pushes for an authorized key (see <see cref="AuthorizePushAsync"/>).</summary>
+    /// <summary>Pushes for an authorized key (see <see cref="AuthorizePushAsync"/>): spools the upload under the limit, then <see cref="PublishAsync"/>.</summary>
     public async Task<PushOutcome> PushAsync(Stream upload, ApiKeyRecord key, CancellationToken cancel)
     {
         Directory.CreateDirectory(options.TempDirectory);
         var temp = Path.Combine(options.TempDirectory, $"push-{Guid.NewGuid():N}.nupkg");
-        PackageRecord? record = null;
         try
         {
             await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
@@ -89,57 +96,113 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
             {
                 return new PushOutcome(PushStatus.Invalid, $"the upload could not be read (a malformed multipart body or a broken connection): {e.Message}");
             }
+            catch (IOException e) when (IsDiskFull(e))
+            {
+                return DiskFull();
+            }
             if (copied < 0)
             {
                 return new PushOutcome(PushStatus.Invalid, $"the package exceeds the {limits.MaxPackageBytes:N0}-byte limit");
             }
-            ValidatedPackage package;
-            try
-            {
-                var trunkRef = TryReadTrunkReference(file);
-                var trunk = trunkRef?.Id is null || trunkRef.Sha256 is null ? null : await store.FindTrunkAsync(trunkRef.Id, trunkRef.Sha256, cancel);
-                var config = trunk?.ConfigJson is { } json ? JsonSerializer.Deserialize<XModConfig>(json) : null;
-                package = PackageValidator.Validate(file, limits, r => trunkRef is not null && r.Id == trunkRef.Id && r.Sha256 == trunkRef.Sha256 ? config : null);
-            }
-            catch (PackageValidationException e)
-            {
-                return new PushOutcome(PushStatus.Invalid, e.Message);
-            }
-            if (await ReservedPrefixAsync(package, key, cancel) is { } reserved)
-            {
-                return new PushOutcome(PushStatus.Forbidden, reserved);
-            }
-            record = ToRecord(package, file, key.User);
-            // A case variant of an existing id keeps the first casing (ids are case-insensitive, as NuGet's).
-            if ((await store.GetVersionsAsync(record.Id, includeUnlisted: true, cancel)).FirstOrDefault() is { } first)
-            {
-                record = record with { Id = first.Id };
-            }
-            var stored = record;
-            var result = await store.AddAsync(stored, async ct =>
-            {
-                file.Position = 0;
-                await blobs.PutAsync(BlobPath(stored.Id, stored.Version), file, overwrite: true, ct);
-            }, cancel);
-            return result switch
-            {
-                AddResult.Added => new PushOutcome(PushStatus.Created, $"{record.Id} {record.Version} published", record),
-                AddResult.AlreadyExists => new PushOutcome(PushStatus.Conflict, $"{record.Id} {record.Version} already exists; published versions are never overwritten (push a new version)"),
-                _ => new PushOutcome(PushStatus.Forbidden, $"{record.Id} belongs to other owners; ask one of them to add you"),
-            };
-        }
-        catch (IOException e) when (IsDiskFull(e))
-        {
-            // The blob may be in place while the index commit failed: a blob without its row is removed.
-            if (record is not null && await store.GetAsync(record.Id, record.Version, CancellationToken.None) is null)
-            {
-                await TryAsync(() => blobs.DeleteAsync(BlobPath(record.Id, record.Version), CancellationToken.None));
-            }
-            return new PushOutcome(PushStatus.InsufficientStorage, "the hub's disk is full: nothing was stored; try again later (and tell the hub's operator)");
+            return await PublishAsync(file, key, cancel);
         }
         finally
         {
             File.Delete(temp);
+        }
+    }
+
+    /// <summary>
+    /// Publishes a package the caller has spooled (seekable, read from position 0, its length the
+    /// package's size) for an authorized key. Validation reads it completely; then the blob is
+    /// written under a name unique to this push, and the index row added second: a version is
+    /// visible only once its file is complete, a conflict (another push won) deletes this push's
+    /// blob, and what a killed instance leaves between the two is a blob without a row, which
+    /// <see cref="OrphanSweeper"/> removes.
+    /// </summary>
+    public async Task<PushOutcome> PublishAsync(Stream package, ApiKeyRecord key, CancellationToken cancel)
+    {
+        if (package.Length > limits.MaxPackageBytes)
+        {
+            return new PushOutcome(PushStatus.Invalid, $"the package exceeds the {limits.MaxPackageBytes:N0}-byte limit");
+        }
+        ValidatedPackage validated;
+        try
+        {
+            var trunkRef = TryReadTrunkReference(package);
+            var trunk = trunkRef?.Id is null || trunkRef.Sha256 is null ? null : await index.FindTrunkAsync(trunkRef.Id, trunkRef.Sha256, cancel);
+            var config = trunk?.ConfigJson is { } json ? JsonSerializer.Deserialize<XModConfig>(json) : null;
+            validated = PackageValidator.Validate(package, limits, r => trunkRef is not null && r.Id == trunkRef.Id && r.Sha256 == trunkRef.Sha256 ? config : null);
+        }
+        catch (PackageValidationException e)
+        {
+            return new PushOutcome(PushStatus.Invalid, e.Message);
+        }
+        if (await ReservedPrefixAsync(validated, key, cancel) is { } reserved)
+        {
+            return new PushOutcome(PushStatus.Forbidden, reserved);
+        }
+        var record = ToRecord(validated, package, key.User);
+        // A case variant of an existing id keeps the first casing (ids are case-insensitive, as NuGet's).
+        if ((await index.GetVersionsAsync(record.Id, includeUnlisted: true, cancel)).FirstOrDefault() is { } first)
+        {
+            record = record with { Id = first.Id };
+        }
+        // First publisher owns: a new id is claimed before anything is stored (two first pushes racing: one claim wins).
+        var claim = await owners.ClaimAsync(record.Id, key.User, cancel);
+        if (claim == ClaimResult.OwnedByOthers)
+        {
+            return new PushOutcome(PushStatus.Forbidden, $"{record.Id} belongs to other owners; ask one of them to add you");
+        }
+        // The common conflict answered before the upload is stored; the index's add is what guarantees it.
+        if (await index.GetAsync(record.Id, record.Version, cancel) is not null)
+        {
+            return Conflict(record);
+        }
+        record = record with { BlobPath = UniqueBlobPath(record.Id, record.Version) };
+        AddResult added;
+        try
+        {
+            package.Position = 0;
+            await blobs.PutAsync(record.BlobPath, package, overwrite: false, cancel);
+            added = await index.AddAsync(record, cancel);
+        }
+        catch (Exception e)
+        {
+            await UndoAsync(record, claim);
+            if (e is IOException && IsDiskFull(e))
+            {
+                return DiskFull();
+            }
+            throw;
+        }
+        if (added == AddResult.AlreadyExists)
+        {
+            await UndoAsync(record, claim);
+            return Conflict(record);
+        }
+        return new PushOutcome(PushStatus.Created, $"{record.Id} {record.Version} published", record);
+    }
+
+    private static PushOutcome Conflict(PackageRecord record) =>
+        new(PushStatus.Conflict, $"{record.Id} {record.Version} already exists; published versions are never overwritten (push a new version)");
+
+    private static PushOutcome DiskFull() =>
+        new(PushStatus.InsufficientStorage, "the hub's disk is full: nothing was stored; try again later (and tell the hub's operator)");
+
+    /// <summary>After a lost race or a failure: this push's blob goes, and a claim no version came of is dropped. Best effort (the sweeper finishes it).</summary>
+    private async Task UndoAsync(PackageRecord record, ClaimResult claim)
+    {
+        await TryAsync(() => blobs.DeleteAsync(record.BlobPath!, CancellationToken.None));
+        if (claim == ClaimResult.Claimed)
+        {
+            await TryAsync(async () =>
+            {
+                if ((await index.GetVersionsAsync(record.Id, includeUnlisted: true, CancellationToken.None)).Count == 0)
+                {
+                    await owners.ReleaseClaimAsync(record.Id, record.Publisher, CancellationToken.None);
+                }
+            });
         }
     }
 
@@ -153,9 +216,9 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
         {
             await action();
         }
-        catch (IOException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Best effort: the sweep at the next start removes what is left.
+            // Best effort: the orphan sweeper removes a blob left behind.
         }
     }
 
@@ -169,13 +232,13 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
         for (var dot = package.Id.IndexOf('.'); dot > 0; dot = package.Id.IndexOf('.', dot + 1))
         {
             var prefix = package.Id[..dot];
-            var trunk = (await store.GetVersionsAsync(prefix, includeUnlisted: true, cancel)).FirstOrDefault(v => v.Kind == PackageKind.Trunk);
+            var trunk = (await index.GetVersionsAsync(prefix, includeUnlisted: true, cancel)).FirstOrDefault(v => v.Kind == PackageKind.Trunk);
             if (trunk is null)
             {
                 continue;
             }
             var builtForIt = package.Kind != PackageKind.Trunk && string.Equals(package.Manifest.Trunk?.Id, trunk.Id, StringComparison.OrdinalIgnoreCase);
-            if (!builtForIt && !key.Scopes.Contains(ApiKeyService.Admin) && !(await store.GetOwnersAsync(trunk.Id, cancel)).Contains(key.User))
+            if (!builtForIt && !KeyPolicy.MayUseReservedPrefix(key, await owners.GetOwnersAsync(trunk.Id, cancel)))
             {
                 return $"the prefix '{trunk.Id}.' is reserved to the owners of trunk {trunk.Id}: only its language and task packages are published there by others";
             }
@@ -183,33 +246,11 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
         return null;
     }
 
-    /// <summary>
-    /// Removes what a crash left in storage: half-copied blobs (*.tmp) and blobs without an index
-    /// row (killed between the copy and the commit). Run at start, before requests are served.
-    /// </summary>
-    public async Task<int> SweepAsync(CancellationToken cancel)
-    {
-        var removed = 0;
-        await foreach (var entry in blobs.ListAsync("packages", cancel))
-        {
-            var path = entry.Path;
-            var parts = path.Split('/');
-            var orphan = path.EndsWith(".tmp", StringComparison.Ordinal)
-                || (parts.Length == 4 && path.EndsWith(".nupkg", StringComparison.Ordinal) && await store.GetAsync(parts[1], parts[2], cancel) is null);
-            if (orphan)
-            {
-                await blobs.DeleteAsync(path, cancel);
-                removed++;
-            }
-        }
-        return removed;
-    }
-
     /// <summary>Who owns an id; null when there is no such package.</summary>
     public async Task<IReadOnlyList<string>?> OwnersAsync(string id, CancellationToken cancel)
     {
-        var owners = await store.GetOwnersAsync(id, cancel);
-        return owners.Count == 0 ? null : owners;
+        var current = await owners.GetOwnersAsync(id, cancel);
+        return current.Count == 0 ? null : current;
     }
 
     /// <summary>
@@ -222,31 +263,26 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
         {
             return OwnerResult.Unauthorized;
         }
-        var owners = await store.GetOwnersAsync(id, cancel);
-        if (owners.Count == 0)
+        var current = await owners.GetOwnersAsync(id, cancel);
+        if (current.Count == 0)
         {
             return OwnerResult.NotFound;
         }
-        var admin = caller.Scopes.Contains(ApiKeyService.Admin);
-        if (!admin && !(owners.Contains(caller.User) && caller.Scopes.Contains(ApiKeyService.Push)))
+        if (!KeyPolicy.CanManageOwners(caller, current))
         {
             return OwnerResult.Forbidden;
         }
         if (add)
         {
-            await store.AddOwnerAsync(id, owner, cancel);
+            await owners.AddOwnerAsync(id, owner, cancel);
             return OwnerResult.Done;
         }
-        if (!owners.Contains(owner))
+        return await owners.RemoveOwnerAsync(id, owner, cancel) switch
         {
-            return OwnerResult.NotFound;
-        }
-        if (owners.Count == 1)
-        {
-            return OwnerResult.LastOwner;
-        }
-        await store.RemoveOwnerAsync(id, owner, cancel);
-        return OwnerResult.Done;
+            RemoveOwnerResult.Removed => OwnerResult.Done,
+            RemoveOwnerResult.LastOwner => OwnerResult.LastOwner,
+            _ => OwnerResult.NotFound,
+        };
     }
 
     /// <summary>Unlists or relists a version: owners with an unlist or push key, or admins.</summary>
@@ -257,34 +293,33 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
         {
             return ListingResult.Unauthorized;
         }
-        var package = await store.GetAsync(id, Normalize(version), cancel);
+        var package = await index.GetAsync(id, Normalize(version), cancel);
         if (package is null)
         {
             return ListingResult.NotFound;
         }
-        var owners = await store.GetOwnersAsync(package.Id, cancel);
-        if (!key.Scopes.Contains(ApiKeyService.Admin) && !(owners.Contains(key.User) && (key.Scopes.Contains(ApiKeyService.Unlist) || key.Scopes.Contains(ApiKeyService.Push))))
+        if (!KeyPolicy.CanChangeListing(key, await owners.GetOwnersAsync(package.Id, cancel)))
         {
             return ListingResult.Forbidden;
         }
-        await store.SetListedAsync(package.Id, package.Version, listed, cancel);
+        await index.SetListedAsync(package.Id, package.Version, listed, cancel);
         return ListingResult.Done;
     }
 
     /// <summary>The package file, counting the download (not for HEAD); null when there is no such version.</summary>
     public async Task<Stream?> DownloadAsync(string id, string version, CancellationToken cancel, bool count = true)
     {
-        var package = await store.GetAsync(id, Normalize(version), cancel);
+        var package = await index.GetAsync(id, Normalize(version), cancel);
         if (package is null)
         {
             return null;
         }
-        var stream = await blobs.GetAsync(BlobPath(package.Id, package.Version), cancel);
+        var stream = await blobs.GetAsync(BlobPathOf(package), cancel);
         if (stream is not null && count)
         {
             try
             {
-                await store.AddDownloadAsync(package.Id, package.Version, cancel);
+                await index.AddDownloadAsync(package.Id, package.Version, cancel);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -2,18 +2,27 @@ using System.Globalization;
 using System.Text;
 using NuGet.Versioning;
 
-namespace XModHub.Plugins.Metadata.PostgreSql;
+namespace XModHub.Core;
 
 /// <summary>
-/// A string whose byte order ("C" collation) is NuGet's version order, so the database can pick the
-/// newest version of each id itself (DISTINCT ON ... ORDER BY version_key DESC) instead of the hub
-/// reading every version of every match.
+/// The hub's version order (NuGet's SemVer 2 order) as a string whose byte order ("C" collation,
+/// SQLite's BINARY) is that order. Stores keep it next to each version, so a database picks the
+/// newest version of each id itself, without knowing SemVer, and without the hub reading every
+/// version of every match.
 /// </summary>
-internal static class VersionKey
+public static class VersionOrder
 {
-    public static string Of(string version)
+    /// <summary>What a package page shows: the newest listed version, else (all unlisted) the newest; <paramref name="versions"/> in key order, not empty.</summary>
+    public static PackageRecord Newest(IReadOnlyList<PackageRecord> versions) =>
+        versions.LastOrDefault(v => v.Listed) ?? versions[^1];
+
+    public static string Key(string version)
     {
-        var v = NuGetVersion.Parse(version);
+        if (!NuGetVersion.TryParse(version, out var v))
+        {
+            // Not a version (a store's hostile-value test): after every real version, still in a stable order.
+            return "~~" + version;
+        }
         var sb = new StringBuilder();
         foreach (var part in new[] { v.Major, v.Minor, v.Patch, v.Revision })
         {

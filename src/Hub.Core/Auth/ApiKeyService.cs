@@ -7,7 +7,7 @@ namespace XModHub.Core;
 /// API keys: 32 random bytes shown once, stored only as their SHA-256 (a key has 256 bits of
 /// entropy, so a fast hash is enough), each with a user and scopes ("push", "unlist", "admin").
 /// </summary>
-public sealed class ApiKeyService(IMetadataStore store)
+public sealed class ApiKeyService(IApiKeyStore store)
 {
     public const string Push = "push", Unlist = "unlist", Admin = "admin";
 
@@ -26,7 +26,7 @@ public sealed class ApiKeyService(IMetadataStore store)
 
     /// <summary>Keys an admin sees all of; anyone else their own.</summary>
     public async Task<IReadOnlyList<ApiKeyRecord>> ListAsync(ApiKeyRecord caller, CancellationToken cancel) =>
-        (await store.ListApiKeysAsync(cancel)).Where(k => caller.Scopes.Contains(Admin) || k.User == caller.User).ToList();
+        (await store.ListApiKeysAsync(cancel)).Where(k => KeyPolicy.IsAdmin(caller) || k.User == caller.User).ToList();
 
     /// <summary>Revokes a key by its id: admins any, others their own; false when there is no such key for the caller.</summary>
     public async Task<bool> RevokeAsync(ApiKeyRecord caller, string id, CancellationToken cancel)
