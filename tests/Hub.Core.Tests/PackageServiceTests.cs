@@ -50,7 +50,7 @@ public sealed class PackageServiceTests : IDisposable
         Assert.Equal(PushStatus.Created, created.Status);
         Assert.Equal("xmod-nano 1.0.0 published", created.Message);
         Assert.Equal("alice", created.Package!.Publisher);
-        Assert.Equal([created.Package.BlobPath], _blobs.Paths);
+        Assert.Equal([created.Package.BlobPath!], _blobs.Paths);
         Assert.Matches("^packages/xmod-nano/1.0.0/xmod-nano.1.0.0.[0-9a-f]{32}.nupkg$", created.Package.BlobPath);
         Assert.Equal("packages/xmod-nano/1.0.0/xmod-nano.1.0.0.nupkg", PackageService.LegacyBlobPath("XMod-Nano", "1.0.0"));
 

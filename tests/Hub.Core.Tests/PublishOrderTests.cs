@@ -40,7 +40,7 @@ public sealed class PublishOrderTests : IDisposable
         Assert.Equal(11, outcomes.Count(o => o.Status == PushStatus.Conflict));
         var row = await _store.GetAsync("xmod-nano", "1.0.0", default);
         // Every loser deleted the blob it wrote; the one left is the row's.
-        Assert.Equal([row!.BlobPath], _blobs.Paths);
+        Assert.Equal([row!.BlobPath!], _blobs.Paths);
     }
 
     [Fact]

@@ -159,12 +159,13 @@ public sealed class PackageService(IPackageIndex index, IOwnerStore owners, IBlo
         {
             return Conflict(record);
         }
-        record = record with { BlobPath = UniqueBlobPath(record.Id, record.Version) };
+        var blobPath = UniqueBlobPath(record.Id, record.Version);
+        record = record with { BlobPath = blobPath };
         AddResult added;
         try
         {
             package.Position = 0;
-            await blobs.PutAsync(record.BlobPath, package, overwrite: false, cancel);
+            await blobs.PutAsync(blobPath, package, overwrite: false, cancel);
             added = await index.AddAsync(record, cancel);
         }
         catch (Exception e)

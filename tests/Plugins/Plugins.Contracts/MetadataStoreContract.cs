@@ -119,7 +119,7 @@ public abstract class MetadataStoreContract<TStore> where TStore : IPackageIndex
         await store.ClaimAsync("two.owners", "alice", default);
         await store.AddOwnerAsync("two.owners", "bob", default);
         var results = await Task.WhenAll(new[] { "alice", "bob" }.Select(o => Task.Run(() => store.RemoveOwnerAsync("two.owners", o, default))));
-        Assert.Equal([RemoveOwnerResult.LastOwner, RemoveOwnerResult.Removed], results.Order());
+        Assert.Equal([RemoveOwnerResult.Removed, RemoveOwnerResult.LastOwner], results.Order());
         Assert.Single(await store.GetOwnersAsync("two.owners", default));
     }
 

@@ -82,7 +82,7 @@ public sealed class HubClusterTests(AzuriteFixture azurite, PostgresFixture post
         // Every losing push deleted the blob it wrote: one blob is left, the row's.
         var storage = new AzureBlobStorage(new AzureBlobStorageOptions { ConnectionString = azurite.ConnectionString, Container = container });
         var row = await store.GetAsync("xmod-nano.lang-de", "1.0.0", default);
-        Assert.Equal([row!.BlobPath], await BlobsAsync(storage, "packages/xmod-nano.lang-de/"));
+        Assert.Equal([row!.BlobPath!], await BlobsAsync(storage, "packages/xmod-nano.lang-de/"));
 
         // ... browse and install through another (and through nginx).
         var page = await http.GetStringAsync($"{hubs[1].Address}/packages/xmod-nano.lang-de");
@@ -152,7 +152,7 @@ public sealed class HubClusterTests(AzuriteFixture azurite, PostgresFixture post
             await Task.Delay(500);
         }
         // The sweep kept every blob that has its row.
-        Assert.Equal([row.BlobPath], await BlobsAsync(storage, "packages/xmod-nano.lang-de/"));
+        Assert.Equal([row.BlobPath!], await BlobsAsync(storage, "packages/xmod-nano.lang-de/"));
 
         // A push after the kill works through nginx, which skips the dead instance.
         Assert.Equal(HttpStatusCode.Created, (await PushAsync(http, front, french, alice)).StatusCode);
