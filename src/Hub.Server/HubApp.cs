@@ -1,5 +1,6 @@
 using XMod.Packaging.Nupkg;
 using XModHub.Core;
+using XModHub.Core.Evaluations;
 using XModHub.Plugins.Metadata.PostgreSql;
 using XModHub.Plugins.Metadata.Sqlite;
 using XModHub.Plugins.Storage.AzureBlob;
@@ -25,8 +26,8 @@ public static class HubApp
 
     private static readonly Dictionary<string, Action<IServiceCollection, IConfiguration>> s_databases = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["Sqlite"] = (s, c) => s.AddSqliteMetadata(c),
-        ["PostgreSql"] = (s, c) => s.AddPostgreSqlMetadata(c),
+        ["Sqlite"] = (s, c) => s.AddSqliteMetadata(c).AddSqliteEvaluations(c),
+        ["PostgreSql"] = (s, c) => s.AddPostgreSqlMetadata(c).AddPostgreSqlEvaluations(c),
     };
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -52,6 +53,7 @@ public static class HubApp
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton<ApiKeyService>();
         builder.Services.AddSingleton<PackageService>();
+        builder.Services.AddSingleton<EvaluationService>();
         builder.Services.AddSingleton(new HubOptions(dataDir));
         builder.Services.AddSingleton(new PushOptions(Path.Combine(dataDir, "tmp")));
         builder.Services.AddSingleton(new HubUrls(config["Hub:PublicBaseUrl"]));
@@ -65,6 +67,7 @@ public static class HubApp
             config["Storage:Type"] ?? "FileSystem", Describe(app.Services.GetRequiredService<IBlobStorage>(), config["Storage:Path"]),
             config["Database:Type"] ?? "Sqlite", Describe(app.Services.GetRequiredService<IMetadataStore>(), config["Database:ConnectionString"]));
         app.Services.GetRequiredService<IMetadataStore>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
+        app.Services.GetRequiredService<IEvaluationStore>().InitializeAsync(CancellationToken.None).GetAwaiter().GetResult();
         HubRoutes.Map(app);
         return app;
     }

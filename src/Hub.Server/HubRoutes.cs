@@ -57,8 +57,7 @@ public static class HubRoutes
         app.MapGet("/v3/autocomplete", Autocomplete);
 
         // ---- the language API -------------------------------------------------------------------
-        app.MapGet("/api/languages", Languages);
-        app.MapGet("/api/packages/{id}", Details);
+        BrowseApi.Map(app); // languages, packages, trunks, tasks
         app.MapGet("/api/trunks/{id}/{version}/packages", FittingPackages);
         app.MapPost("/api/keys", CreateKey);
         app.MapGet("/api/keys", ListKeys);
@@ -67,9 +66,10 @@ public static class HubRoutes
         app.MapPost("/api/packages/{id}/owners", AddOwner);
         app.MapDelete("/api/packages/{id}/owners/{owner}", RemoveOwner);
 
+        EvaluationRoutes.Map(app);
+
         // ---- pages ----------------------------------------------------------------------------------
-        app.MapGet("/", BrowsePage.Index);
-        app.MapGet("/packages/{id}", BrowsePage.Package);
+        BrowsePage.Map(app);
     }
 
     internal static string Base(HttpRequest r) => r.HttpContext.RequestServices.GetRequiredService<HubUrls>().Base(r.HttpContext.RequestServices);
@@ -241,10 +241,13 @@ public static class HubRoutes
         };
     }
 
-    private static async Task<IResult> Search(HttpRequest r, IMetadataStore store, CancellationToken cancel)
+    private static async Task<IResult> Search(HttpRequest r, IMetadataStore store, XModHub.Core.Evaluations.EvaluationService evaluations, CancellationToken cancel)
     {
         var b = Base(r);
-        var (total, page) = await store.SearchAsync(Query(r), cancel);
+        var query = Query(r);
+        // A language named in any form (de, deu, de_DE, German, Deutsch) finds its packages by code.
+        var (total, page) = await store.SearchAsync(BrowseData.ResolveLanguage(query.Text) is { } language ? query with { Text = language.Code } : query, cancel);
+        var measured = await evaluations.MeasuredAsync(page, cancel);
         var data = new List<object>();
         foreach (var p in page)
         {
@@ -269,6 +272,9 @@ public static class HubRoutes
                     ["version"] = v.Version,
                     ["downloads"] = v.Downloads,
                 }),
+                // XModHub's own fields (NuGet clients ignore them): the hub's measurement and the publisher's claim, apart.
+                ["xmodMeasured"] = BrowseApi.Measured(measured.GetValueOrDefault(XModHub.Core.Evaluations.EvaluationService.Key(p))),
+                ["xmodReported"] = BrowseApi.Reported(p),
             });
         }
         return Results.Json(new Dictionary<string, object> { ["totalHits"] = total, ["data"] = data });
@@ -307,36 +313,6 @@ public static class HubRoutes
         ["published"] = p.Published,
         ["description"] = p.Description,
     };
-
-    private static async Task<IResult> Languages(HttpRequest r, IMetadataStore store, CancellationToken cancel)
-    {
-        var (total, page) = await store.SearchAsync(Query(r, 1000) with { Kind = PackageKind.Language }, cancel);
-        var list = new List<object>();
-        foreach (var p in page)
-        {
-            list.Add(Summary(p, (await store.GetVersionsAsync(p.Id, true, cancel)).Sum(v => v.Downloads)));
-        }
-        return Results.Json(new { total, languages = list });
-    }
-
-    private static async Task<IResult> Details(string id, IMetadataStore store, CancellationToken cancel)
-    {
-        var versions = await store.GetVersionsAsync(id, includeUnlisted: true, cancel);
-        if (versions.Count == 0)
-        {
-            return Results.NotFound();
-        }
-        var latest = versions.Where(v => v.Listed).DefaultIfEmpty(versions[^1]).Last()!;
-        return Results.Json(new Dictionary<string, object?>
-        {
-            ["package"] = Summary(latest, versions.Sum(v => v.Downloads)),
-            ["versions"] = versions.Select(v => new { version = v.Version, listed = v.Listed, downloads = v.Downloads, published = v.Published, sha256 = v.Sha256, size = v.Size }),
-            ["owners"] = await store.GetOwnersAsync(id, cancel),
-            ["manifest"] = JsonNode.Parse(latest.ManifestJson),
-            ["readme"] = latest.Readme,
-            ["install"] = InstallCommand(latest),
-        });
-    }
 
     /// <summary>The id a user types: lang-de for xmod-mini.lang-de.</summary>
     internal static string ShortId(PackageRecord p) =>
@@ -414,7 +390,7 @@ public static class HubRoutes
         {
             return error;
         }
-        var known = new[] { ApiKeyService.Push, ApiKeyService.Unlist, ApiKeyService.Admin };
+        var known = new[] { ApiKeyService.Push, ApiKeyService.Unlist, ApiKeyService.Admin, XModHub.Core.Evaluations.EvaluationService.Scope };
         if (Text(body, "user") is not { } user || user.Length > 100)
         {
             return Results.BadRequest("a key needs a user: {\"user\": \"name\", \"scopes\": [...]}");
@@ -425,6 +401,10 @@ public static class HubRoutes
             return Results.BadRequest($"a key needs scopes: a non-empty list among {string.Join(", ", known)}");
         }
         var scopes = scopesEl.EnumerateArray().Select(s => s.GetString()!).Distinct().ToArray();
+        if (scopes.Contains(XModHub.Core.Evaluations.EvaluationService.Scope) && scopes.Length > 1)
+        {
+            return Results.BadRequest("an evaluator key has the evaluate scope alone: it posts evaluations and does nothing else");
+        }
         var name = Text(body, "name") ?? "";
         return Results.Json(new { key = await keys.CreateAsync(user, scopes, name.Length > 200 ? name[..200] : name, cancel), user, scopes });
     }
