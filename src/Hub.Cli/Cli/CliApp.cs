@@ -42,6 +42,7 @@ public static class CliApp
         FineTuneDefinition.Create(services),
         PredictDefinition.Create(services),
         EvaluateTaskDefinition.Create(services),
+        EvaluatorDefinition.Create(services),
         KeysDefinition.Create(services),
         OwnersDefinition.Create(services),
         UnlistDefinition.CreateUnlist(services),

@@ -32,6 +32,7 @@ public static class CliServices
         services.AddTransient<FineTuneCommand>();
         services.AddTransient<PredictCommand>();
         services.AddTransient<EvaluateTaskCommand>();
+        services.AddTransient<EvaluatorCommand>();
         services.AddTransient<ServeCommand>();
         services.AddTransient<QuickstartCommand>();
         services.AddTransient<InstallCommand>();

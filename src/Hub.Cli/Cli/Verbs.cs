@@ -7,6 +7,7 @@ global using XModHub.Cli.Commands.Doctor;
 global using XModHub.Cli.Commands.Encode;
 global using XModHub.Cli.Commands.Evaluate;
 global using XModHub.Cli.Commands.EvaluateTask;
+global using XModHub.Cli.Commands.HubEvaluator;
 global using XModHub.Cli.Commands.ExportHf;
 global using XModHub.Cli.Commands.FillMask;
 global using XModHub.Cli.Commands.FineTune;

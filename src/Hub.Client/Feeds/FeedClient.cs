@@ -6,14 +6,18 @@ using XMod;
 
 namespace XModHub.Client.Feeds;
 
-public sealed record SearchHit(string Id, string Version, string Description, long Downloads, IReadOnlyList<string> Tags, IReadOnlyList<string> PackageTypes, string Source);
+public sealed record SearchHit(string Id, string Version, string Description, long Downloads, IReadOnlyList<string> Tags, IReadOnlyList<string> PackageTypes, string Source)
+{
+    /// <summary>What an XModHub measured and what the publisher reported (null from other feeds).</summary>
+    public HubMetrics? Metrics { get; init; }
+}
 
 /// <summary>
 /// A NuGet v3 client for what xmod-hub needs (the NuGet.Protocol package does not restore here):
 /// the service index, versions and downloads (PackageBaseAddress/3.0.0), search, and push
 /// (PackagePublish/2.0.0). Works against XModHub and any plain NuGet v3 feed.
 /// </summary>
-public sealed class FeedClient(HttpClient http, FeedSource source, HttpClient? authenticated = null)
+public sealed partial class FeedClient(HttpClient http, FeedSource source, HttpClient? authenticated = null)
 {
     /// <summary>
     /// Requests that carry the API key go through a client that never follows redirects: a source
@@ -140,7 +144,7 @@ public sealed class FeedClient(HttpClient http, FeedSource source, HttpClient? a
             d.TryGetProperty("totalDownloads", out var dl) ? dl.GetInt64() : 0,
             d.TryGetProperty("tags", out var tags) && tags.ValueKind == JsonValueKind.Array ? tags.EnumerateArray().Select(t => t.GetString()!).ToList() : [],
             d.TryGetProperty("packageTypes", out var types) ? types.EnumerateArray().Select(t => t.GetProperty("name").GetString()!).ToList() : [],
-            Source.Name)).ToList();
+            Source.Name) { Metrics = HubMetrics.From(d) }).ToList();
     }
 
     /// <summary>Pushes a .nupkg; returns the hub's message. Failures (400, 401, 403, 409) become one-line errors.</summary>

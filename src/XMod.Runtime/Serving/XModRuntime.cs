@@ -164,6 +164,16 @@ public sealed class XModRuntime : IDisposable
         return Evaluator.Perplexity(Model, tokenizer, streams, [code], Math.Min(length, Model.Config.MaxSequenceLength))[0];
     }
 
+    /// <summary>Perplexity (fixed masking) and fill-mask top-1 / top-5 accuracy on texts in a language: what the hub's evaluator measures.</summary>
+    public StandardScores Score(IEnumerable<string> texts, string language, int length = 128)
+    {
+        using var modules = Model.PinModules();
+        var code = Code(language);
+        var tokenizer = _loaded.TokenizerFor(code);
+        var stream = TokenStreams.Encode(texts, tokenizer);
+        return StandardScoring.Score(Model, tokenizer, stream, code, Math.Min(length, Model.Config.MaxSequenceLength));
+    }
+
     private string Code(string language)
     {
         var code = LanguageCatalog.Find(language)?.Code ?? language;

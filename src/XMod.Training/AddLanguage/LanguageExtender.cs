@@ -299,6 +299,10 @@ public static class LanguageExtender
                 ["tool"] = "xmod-hub " + typeof(LanguageExtender).Assembly.GetName().Version,
             };
             provenance["heldout"] = heldOut.Count == 0 ? "none: nothing could be held out" : text.HeldOutSource;
+            if (text.EvalSet is { } evalSet)
+            {
+                provenance["eval_set"] = evalSet;
+            }
             var metrics = new Dictionary<string, double>();
             if (perplexity is { } measured)
             {

@@ -4,14 +4,15 @@ using XModHub.Client;
 
 namespace XModHub.Cli.Commands.AddLanguage;
 
-public sealed class AddLanguageCommand(IReporter reporter)
+public sealed class AddLanguageCommand(IReporter reporter, CliPaths paths)
 {
     /// <summary>Trains the language's vocabulary, embeddings and modules on the frozen trunk; cancelled, it writes nothing.</summary>
-    public int Run(string id, string corpusPath, string trunk, string? outDir, AddLanguageOptions options, CancellationToken cancel)
+    public int Run(string id, string corpusPath, string trunk, string? outDir, AddLanguageOptions options, CancellationToken cancel, bool includeEvalSet = false)
     {
         options = options.Validate(); // every input checked before any work
         var language = options.Describe().Code;
-        var text = LanguageText.Read(corpusPath, language, options.HeldOutPercent);
+        var text = LanguageText.Read(corpusPath, language, options.HeldOutPercent)
+            .WithoutEvalSet(corpusPath, XMod.Packaging.Languages.LanguageCatalog.Find(language), paths.SourceCache, includeEvalSet, reporter.Info);
         outDir ??= Path.Combine("modules", AddLanguageOptions.PackageId(options.Describe()));
         AddLanguageResult result;
         try

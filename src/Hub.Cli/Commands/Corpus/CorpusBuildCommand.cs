@@ -7,7 +7,7 @@ namespace XModHub.Cli.Commands.Corpus;
 
 public sealed class CorpusBuildCommand(IReporter reporter, CliPaths paths)
 {
-    public int Run(string outDir, string? langs, double maxMb, int heldOutPercent, bool manPages, bool udhr)
+    public int Run(string outDir, string? langs, double maxMb, int heldOutPercent, bool manPages, bool udhr, bool includeEvalSet = false)
     {
         if (heldOutPercent is < 1 or > 50)
         {
@@ -21,6 +21,7 @@ public sealed class CorpusBuildCommand(IReporter reporter, CliPaths paths)
             HeldOutPercent = heldOutPercent,
             UseManPages = manPages,
             UseUdhr = udhr,
+            IncludeEvalSet = includeEvalSet,
             SourceCache = paths.SourceCache,
         }, reporter.Info);
         var built = manifest.Languages.Where(l => languages.Any(x => x.Code == l.Code)).ToList();

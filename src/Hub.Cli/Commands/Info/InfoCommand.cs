@@ -2,7 +2,7 @@ using XModHub.Client;
 
 namespace XModHub.Cli.Commands.Info;
 
-public sealed class InfoCommand(PackageManagers packages, IReporter reporter)
+public sealed class InfoCommand(PackageManagers packages, IReporter reporter, HttpClient http)
 {
     public async Task<int> RunAsync(string spec, string? trunk, CancellationToken cancel)
     {
@@ -11,6 +11,11 @@ public sealed class InfoCommand(PackageManagers packages, IReporter reporter)
         foreach (var source in info.Sources)
         {
             reporter.Info($"  {source.Source}: {(source.Versions.Count == 0 ? "not there" : string.Join(", ", source.Versions))}");
+            if (source.Versions.Count > 0 && packages.LoadConfig().Sources.FirstOrDefault(x => x.Name == source.Source) is { } feed
+                && await new XModHub.Client.Feeds.FeedClient(http, feed).MetricsAsync(info.Id, cancel) is { } metrics)
+            {
+                reporter.Info($"    {metrics.Describe()}");
+            }
         }
         reporter.Info($"  installed: {(info.Installed.Count == 0 ? "no" : string.Join(", ", info.Installed.Select(x => x.Package.Version)))}");
         foreach (var (package, manifest) in info.Installed)
