@@ -46,6 +46,7 @@ public static class CliApp
         OwnersDefinition.Create(services),
         UnlistDefinition.CreateUnlist(services),
         UnlistDefinition.CreateRelist(services),
+        StudyDefinition.Create(services),
     };
 
     public static async Task<int> RunAsync(string[] args, IReporter reporter)

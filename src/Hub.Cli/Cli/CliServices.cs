@@ -45,6 +45,7 @@ public static class CliServices
         services.AddTransient<KeysCommand>();
         services.AddTransient<OwnersCommand>();
         services.AddTransient<UnlistCommand>();
+        services.AddTransient<StudyCommand>();
         configure?.Invoke(services);
         return services.BuildServiceProvider();
     }

@@ -23,5 +23,6 @@ global using XModHub.Cli.Commands.Quickstart;
 global using XModHub.Cli.Commands.Search;
 global using XModHub.Cli.Commands.Serve;
 global using XModHub.Cli.Commands.Source;
+global using XModHub.Cli.Commands.Study;
 global using XModHub.Cli.Commands.Uninstall;
 global using XModHub.Cli.Commands.Unlist;
