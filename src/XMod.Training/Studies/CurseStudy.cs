@@ -19,8 +19,9 @@ public static class CurseStudy
         var corpus = ws.Prepare();
         var evaluated = s.Languages.Take(s.Evaluated).ToList();
         var points = new List<Point>();
-        // Fixed total: the steps the middle configuration gets, for every language count (one seed).
-        var fixedTotal = s.StepsPerLanguage * s.LanguageCounts[s.LanguageCounts.Count / 2];
+        // Fixed total: the steps the second-smallest configuration gets, for every language count (one
+        // seed); its run is shared with the first protocol, and the largest counts see few examples each.
+        var fixedTotal = s.StepsPerLanguage * s.LanguageCounts[Math.Min(1, s.LanguageCounts.Count - 1)];
         foreach (var (protocol, seeds) in new[] { ("same examples per language", s.Seeds), ("same total steps", s.Seeds.Take(1).ToList()) })
         {
             // Language count, then seed, then model: an interrupted study leaves X-MOD and SHARED
