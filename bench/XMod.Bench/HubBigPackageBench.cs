@@ -119,7 +119,7 @@ internal static partial class HubBigPackageBench
                 Directory.Delete(home, recursive: true);
 
                 // The real dotnet CLI, as a NuGet user pushes.
-                hub.Dispose();
+                hub!.Dispose();
                 hub = await HubProcess.StartAsync(Path.Combine(work, "hub-dotnet"));
                 clock.Restart();
                 var cli = DotnetPush(work, hub.Address + "/v3/index.json", hub.AdminKey, nupkg);

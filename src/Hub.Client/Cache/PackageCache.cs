@@ -236,6 +236,13 @@ public sealed class PackageCache(string home) : LocalCache(home)
                 }
                 catch (Exception e) when (e is IOException or HttpRequestException)
                 {
+                    // Without an ETag nothing proves a later answer continues the same file: such a partial file is of no use.
+                    if (download.ETag is null)
+                    {
+                        await file.DisposeAsync();
+                        DiscardPartial(partial);
+                        throw new XModException($"the download of {id} {version} from {source} broke off after {written:N0} bytes ({e.Message}); nothing was installed, run the install again");
+                    }
                     await file.FlushAsync(CancellationToken.None);
                     throw new XModException($"the download of {id} {version} from {source} broke off after {written:N0} bytes ({e.Message}); nothing was installed, run the install again to continue from there");
                 }
