@@ -6,6 +6,23 @@ using XMod;
 
 namespace XModHub.Client.Feeds;
 
+/// <summary>
+/// An open package download: <see cref="Content"/> holds bytes [<see cref="Offset"/>, <see cref="Total"/>)
+/// of the file (<see cref="Length"/> of them when declared); <see cref="ETag"/> names that file's
+/// version (XModHub's is the package's sha256) for resuming.
+/// </summary>
+public sealed record PackageDownload(Stream Content, long? Length, long Offset, long? Total, string? ETag, IDisposable? Response = null) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        await Content.DisposeAsync();
+        Response?.Dispose();
+    }
+}
+
+/// <summary>A server answered a resumed download with bytes other than those asked for: the partial file is discarded.</summary>
+public sealed class RangeMismatchException(string message) : XModException(message);
+
 public sealed record SearchHit(string Id, string Version, string Description, long Downloads, IReadOnlyList<string> Tags, IReadOnlyList<string> PackageTypes, string Source);
 
 /// <summary>
@@ -118,11 +135,57 @@ public sealed class FeedClient(HttpClient http, FeedSource source, HttpClient? a
     /// <summary>Opens the package download; the caller reads (and verifies) the stream.</summary>
     public async Task<(Stream Content, long? Length)> DownloadAsync(string id, NuGetVersion version, CancellationToken cancel)
     {
+        var d = await DownloadAsync(id, version, 0, null, cancel);
+        return (d.Content, d.Length);
+    }
+
+    /// <summary>
+    /// Opens the package download from byte <paramref name="offset"/> when the server still serves
+    /// the file whose ETag is <paramref name="ifRange"/> (Range + If-Range); a server that ignores
+    /// the range, or whose file changed, answers with the whole file (Offset 0). A partial answer
+    /// must be exactly the range asked for: anything else is refused before a byte is read.
+    /// </summary>
+    public async Task<PackageDownload> DownloadAsync(string id, NuGetVersion version, long offset, string? ifRange, CancellationToken cancel)
+    {
         var baseUrl = await ResourceAsync("PackageBaseAddress/3.0.0", cancel);
         var (lid, lv) = (id.ToLowerInvariant(), version.ToNormalizedString().ToLowerInvariant());
-        var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, $"{baseUrl}/{lid}/{lv}/{lid}.{lv}.nupkg"), cancel, HttpCompletionOption.ResponseHeadersRead);
-        await EnsureAsync(response, cancel);
-        return (await response.Content.ReadAsStreamAsync(cancel), response.Content.Headers.ContentLength);
+        var request = new HttpRequestMessage(HttpMethod.Get, $"{baseUrl}/{lid}/{lv}/{lid}.{lv}.nupkg");
+        var resuming = offset > 0 && ifRange is not null;
+        if (resuming)
+        {
+            request.Headers.Range = new RangeHeaderValue(offset, null);
+            request.Headers.IfRange = new RangeConditionHeaderValue(EntityTagHeaderValue.Parse(ifRange!));
+        }
+        var response = await SendAsync(request, cancel, HttpCompletionOption.ResponseHeadersRead);
+        try
+        {
+            if (resuming && response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+            {
+                // The partial file is not a prefix of what the server has now (or is all of it): start over.
+                response.Dispose();
+                return await DownloadAsync(id, version, 0, null, cancel);
+            }
+            await EnsureAsync(response, cancel);
+            var etag = response.Headers.ETag is { IsWeak: false } tag ? tag.Tag : null;
+            var length = response.Content.Headers.ContentLength;
+            if (response.StatusCode != HttpStatusCode.PartialContent)
+            {
+                return new PackageDownload(await response.Content.ReadAsStreamAsync(cancel), length, 0, length, etag, response);
+            }
+            var range = response.Content.Headers.ContentRange;
+            if (!resuming || range is not { HasRange: true, HasLength: true, Unit: "bytes" } || range.From != offset || range.To != range.Length - 1
+                || length is not { } l || l != range.To - range.From + 1 || (etag is not null && etag != ifRange))
+            {
+                throw new RangeMismatchException($"{Source.Name} answered the resumed download of {id} {version} from byte {offset:N0} with another range "
+                    + $"({range?.ToString() ?? "no Content-Range"}, {length?.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) ?? "no"} bytes); the partial download was discarded, run the install again");
+            }
+            return new PackageDownload(await response.Content.ReadAsStreamAsync(cancel), length, offset, range.Length, etag ?? ifRange, response);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
     }
 
     /// <param name="filters">XModHub's extra search parameters (trunk, script, family); plain NuGet feeds ignore them.</param>
@@ -143,13 +206,18 @@ public sealed class FeedClient(HttpClient http, FeedSource source, HttpClient? a
             Source.Name)).ToList();
     }
 
-    /// <summary>Pushes a .nupkg; returns the hub's message. Failures (400, 401, 403, 409) become one-line errors.</summary>
-    public async Task<string> PushAsync(string nupkg, CancellationToken cancel)
+    /// <summary>
+    /// Pushes a .nupkg, streamed from its file (never whole in memory) with its length declared;
+    /// returns the hub's message. Failures (400, 401, 403, 409, 413) become one-line errors.
+    /// </summary>
+    /// <param name="progress">Bytes sent so far and the file's size, as they go.</param>
+    public async Task<string> PushAsync(string nupkg, CancellationToken cancel, Action<long, long?>? progress = null)
     {
         var url = await ResourceAsync("PackagePublish/2.0.0", cancel);
         _ = Source.ApiKey ?? throw new XModException($"no API key for {Source.Name}: run 'xmod-hub source add {Source.Name} {Source.Url} --api-key KEY'");
-        await using var file = File.OpenRead(nupkg);
-        using var content = new MultipartFormDataContent { { new StreamContent(file) { Headers = { ContentType = new MediaTypeHeaderValue("application/octet-stream") } }, "package", Path.GetFileName(nupkg) } };
+        await using var file = new FileStream(nupkg, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        Stream body = progress is null ? file : new ProgressStream(file, progress);
+        using var content = new MultipartFormDataContent { { new StreamContent(body, 1 << 20) { Headers = { ContentType = new MediaTypeHeaderValue("application/octet-stream") } }, "package", Path.GetFileName(nupkg) } };
         using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };
         using var response = await SendAuthenticatedAsync(request, cancel);
         var text = await response.Content.ReadAsStringAsync(cancel);
@@ -159,6 +227,7 @@ public sealed class FeedClient(HttpClient http, FeedSource source, HttpClient? a
             HttpStatusCode.Conflict => throw new XModException($"{Path.GetFileName(nupkg)}: {(text.Length > 0 ? text : "this version exists already")} (409)"),
             HttpStatusCode.Unauthorized => throw new XModException($"{Source.Name} refused the API key (401): {text}"),
             HttpStatusCode.Forbidden => throw new XModException($"{Source.Name} forbids this push (403): {text}"),
+            HttpStatusCode.RequestEntityTooLarge => throw new XModException($"{Source.Name} refused {Path.GetFileName(nupkg)} as too large (413): {(text.Length > 0 ? text : "its package size limit is lower")}"),
             _ => throw new XModException($"{Source.Name} rejected {Path.GetFileName(nupkg)} ({(int)response.StatusCode}): {text}"),
         };
     }
@@ -266,5 +335,56 @@ public sealed class FeedClient(HttpClient http, FeedSource source, HttpClient? a
         {
             throw new XModException($"{Source.Name}: {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancel)}".Trim());
         }
+    }
+}
+
+/// <summary>A read-only pass-through that reports how many bytes were read and of how many.</summary>
+internal sealed class ProgressStream(Stream inner, Action<long, long?> progress) : Stream
+{
+    private long _read;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => inner.CanSeek;
+    public override bool CanWrite => false;
+    public override long Length => inner.Length;
+
+    public override long Position
+    {
+        get => inner.Position;
+        set
+        {
+            inner.Position = value;
+            _read = value;
+        }
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Report(inner.Read(buffer, offset, count));
+
+    public override int Read(Span<byte> buffer) => Report(inner.Read(buffer));
+
+    public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancel) =>
+        Report(await inner.ReadAsync(buffer.AsMemory(offset, count), cancel));
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancel = default) => Report(await inner.ReadAsync(buffer, cancel));
+
+    private int Report(int n)
+    {
+        _read += n;
+        progress(_read, inner.CanSeek ? inner.Length : null);
+        return n;
+    }
+
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => _read = inner.Seek(offset, origin);
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+        base.Dispose(disposing);
     }
 }

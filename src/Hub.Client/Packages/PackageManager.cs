@@ -106,7 +106,7 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
                 var progress = new DownloadProgress(reporter, $"{id} {pick}");
                 try
                 {
-                    var installed = await cache.InstallAsync(id, pick, c => feed.DownloadAsync(id, pick, c), source.Name, progress.Report, cancel, kind);
+                    var installed = await cache.InstallAsync(id, pick, (offset, etag, c) => feed.DownloadAsync(id, pick, offset, etag, c), source.Name, progress.Report, cancel, kind);
                     progress.Done();
                     reporter.Success($"installed {installed.Id} {installed.Version} from {source.Name} (sha256 {installed.Sha256[..12]}…, verified)");
                     return installed;
@@ -151,7 +151,9 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
             var sources = config.RequireSources();
             var source = sourceName is null ? sources[0] : sources.FirstOrDefault(s => s.Name == sourceName)
                 ?? throw new XModException($"no source named '{sourceName}' (configured: {string.Join(", ", sources.Select(s => s.Name))})");
-            var message = await new FeedClient(http, source).PushAsync(nupkg, cancel);
+            var upload = new DownloadProgress(reporter, Path.GetFileName(nupkg), "uploading");
+            var message = await new FeedClient(http, source).PushAsync(nupkg, cancel, upload.Report);
+            upload.Done();
             reporter.Success($"published {Path.GetFileNameWithoutExtension(nupkg)} to {source.Name}: {message}");
             return nupkg;
         }
@@ -223,8 +225,8 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
     }
 }
 
-/// <summary>A download's progress on the console: bytes, rate and ETA, redrawn in place on a terminal.</summary>
-public sealed class DownloadProgress(IReporter reporter, string what)
+/// <summary>A download's (or upload's) progress on the console: bytes, rate and ETA, redrawn in place on a terminal.</summary>
+public sealed class DownloadProgress(IReporter reporter, string what, string verb = "downloading")
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private TimeSpan? _last;
@@ -239,8 +241,8 @@ public sealed class DownloadProgress(IReporter reporter, string what)
         _last = _clock.Elapsed;
         var rate = bytes / Math.Max(1e-3, _clock.Elapsed.TotalSeconds);
         var line = total is { } t
-            ? $"downloading {what}: {bytes / 1e6,6:F1}/{t / 1e6:F1} MB {100.0 * bytes / t,3:F0}%  {rate / 1e6:F1} MB/s  ETA {TimeSpan.FromSeconds((t - bytes) / Math.Max(rate, 1)):m\\:ss}"
-            : $"downloading {what}: {bytes / 1e6,6:F1} MB  {rate / 1e6:F1} MB/s";
+            ? $"{verb} {what}: {bytes / 1e6,6:F1}/{t / 1e6:F1} MB {100.0 * bytes / t,3:F0}%  {rate / 1e6:F1} MB/s  ETA {TimeSpan.FromSeconds((t - bytes) / Math.Max(rate, 1)):m\\:ss}"
+            : $"{verb} {what}: {bytes / 1e6,6:F1} MB  {rate / 1e6:F1} MB/s";
         if (_tty)
         {
             Console.Error.Write("\r" + line.PadRight(100));

@@ -11,10 +11,14 @@ using XMod.Packaging.SafeTensors;
 
 namespace XMod.Packaging.Nupkg;
 
-/// <summary>Limits a pushed package must respect.</summary>
+/// <summary>
+/// Limits a pushed package must respect. The defaults fit xmod-large's trunk (pre-norm, 24 x 1024,
+/// vocabulary 250,002: 560,193,682 float32 parameters, 2.24 GB; README "Packages of real size") with room to
+/// spare; a hub raises them with Hub:MaxPackageBytes and Hub:MaxExpandedBytes.
+/// </summary>
 public sealed record PackageLimits
 {
-    public long MaxPackageBytes { get; init; } = 2L << 30;
+    public long MaxPackageBytes { get; init; } = 3L << 30;
     public long MaxExpandedBytes { get; init; } = 4L << 30;
     public int MaxEntries { get; init; } = 1000;
     public long MaxSafeTensorsHeaderBytes { get; init; } = SafeTensorsFile.MaxHeaderBytes;
@@ -44,7 +48,9 @@ public sealed class PackageValidationException(string message) : XModException(m
 public static partial class PackageValidator
 {
     /// <param name="trunkConfig">Finds the config of a trunk the hub has (by id and weights sha256), or null.</param>
-    public static ValidatedPackage Validate(Stream nupkg, PackageLimits limits, Func<TrunkReference, XModConfig?> trunkConfig)
+    /// <param name="knownSha256">The whole file's sha256 when the caller computed it while writing the file (a hub receiving a push,
+    /// a client downloading): the package is then read once, entry by entry, instead of twice.</param>
+    public static ValidatedPackage Validate(Stream nupkg, PackageLimits limits, Func<TrunkReference, XModConfig?> trunkConfig, string? knownSha256 = null)
     {
         var size = nupkg.Length;
         if (size > limits.MaxPackageBytes)
@@ -52,7 +58,7 @@ public static partial class PackageValidator
             Fail($"the package is {size:N0} bytes; the limit is {limits.MaxPackageBytes:N0}");
         }
         nupkg.Position = 0;
-        var sha = Convert.ToHexStringLower(SHA256.HashData(nupkg));
+        var sha = knownSha256 ?? Convert.ToHexStringLower(SHA256.HashData(nupkg));
         nupkg.Position = 0;
         ZipArchive zip;
         try
