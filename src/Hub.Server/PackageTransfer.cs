@@ -16,6 +16,9 @@ internal static class PackageTransfer
     /// <summary>Room for the multipart framing around the package.</summary>
     private const long Framing = 1 << 20;
 
+    /// <summary>Bodies up to this size are drained before a refusal; larger ones are not read at all.</summary>
+    private const long RefusalDrainBytes = 8 << 20;
+
     /// <summary>
     /// The key is checked before a byte of the body is read; then the body limit is raised to the
     /// package limit for this request only, and the first file part is spooled (no form buffering:
@@ -26,6 +29,16 @@ internal static class PackageTransfer
         var (key, refused) = await service.AuthorizePushAsync(request.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel);
         if (refused is not null)
         {
+            // A small body is read and dropped first: a client that sends without Expect:
+            // 100-continue then sees the answer instead of a connection reset mid-upload.
+            if (request.ContentLength is { } length && length <= RefusalDrainBytes)
+            {
+                if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } drain)
+                {
+                    drain.MaxRequestBodySize = RefusalDrainBytes;
+                }
+                await request.Body.CopyToAsync(Stream.Null, cancel);
+            }
             return Outcome(refused);
         }
         if (request.ContentLength > limits.MaxPackageBytes + Framing)

@@ -275,7 +275,7 @@ public sealed class PackageCache(string home) : LocalCache(home)
             {
                 await file.DisposeAsync();
                 DiscardPartial(partial);
-                throw new XModException($"the download of {id} {version} from {source} has sha256 {sha[..12]}…, not the {hex[..Math.Min(12, hex.Length)]}… its server announced; nothing was installed, run the install again");
+                throw new XModException($"{id} {version} from {source} is damaged or invalid, nothing was installed: its sha256 is {sha[..12]}…, not the {hex[..Math.Min(12, hex.Length)]}… the server announced (a broken transfer or a damaged copy on the server; run the install again, and tell the hub's operators if it repeats)");
             }
             return sha;
         }

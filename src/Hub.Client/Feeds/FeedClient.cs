@@ -219,6 +219,8 @@ public sealed class FeedClient(HttpClient http, FeedSource source, HttpClient? a
         Stream body = progress is null ? file : new ProgressStream(file, progress);
         using var content = new MultipartFormDataContent { { new StreamContent(body, 1 << 20) { Headers = { ContentType = new MediaTypeHeaderValue("application/octet-stream") } }, "package", Path.GetFileName(nupkg) } };
         using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };
+        // A refused key or a too-large package is answered before a gigabyte is sent.
+        request.Headers.ExpectContinue = true;
         using var response = await SendAuthenticatedAsync(request, cancel);
         var text = await response.Content.ReadAsStringAsync(cancel);
         return response.StatusCode switch
