@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using NuGet.Versioning;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Languages;
@@ -10,6 +9,7 @@ using XModHub.Client;
 using XModHub.Client.Cache;
 using XModHub.Client.Feeds;
 using XModHub.Client.Packages;
+using XMod.TestSupport;
 
 namespace XMod.Bench;
 
@@ -20,7 +20,7 @@ namespace XMod.Bench;
 /// hub's peak RSS while receiving; the real `dotnet nuget push` of it; a resumed install; then
 /// `publish --model` of the trunk and its 81 languages.
 /// </summary>
-internal static partial class HubBigPackageBench
+internal static class HubBigPackageBench
 {
     private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
 
@@ -69,14 +69,14 @@ internal static partial class HubBigPackageBench
                 {
                     // A fresh hub process per round: its peak RSS is this push's.
                     hub?.Dispose();
-                    hub = await HubProcess.StartAsync(Path.Combine(work, $"hub{r}"));
+                    hub = await HubProcess.StartAsync(Path.Combine(work, $"hub{r}"), TimeSpan.FromMinutes(3));
                     feedUrl = hub.Address + "/v3/index.json";
                     var feed = new FeedClient(http, new FeedSource("bench", feedUrl, hub.AdminKey));
-                    var before = hub.PeakRss();
+                    var before = hub.PeakRssBytes();
                     clock.Restart();
                     await feed.PushAsync(nupkg, default);
                     push.Add(size / clock.Elapsed.TotalSeconds / 1e6);
-                    pushRss.Add(hub.PeakRss());
+                    pushRss.Add(hub.PeakRssBytes());
                     Log($"round {r + 1}: push {push[^1]:F0} MB/s (hub peak RSS {before / 1e6:F0} MB at start, {pushRss[^1] / 1e6:F0} MB after)");
 
                     clock.Restart();
@@ -89,8 +89,8 @@ internal static partial class HubBigPackageBench
 
                     for (var d = 0; d < 2; d++)
                     {
-                        download.Add(size / await TimeGet(http, $"{hub.Address}/v3/package/bench-base/1.0.0/bench-base.1.0.0.nupkg") / 1e6);
-                        reference.Add(size / await TimeGet(http, ng.GetUrl) / 1e6);
+                        download.Add(size / await HubBench.TimeGet(http, $"{hub.Address}/v3/package/bench-base/1.0.0/bench-base.1.0.0.nupkg") / 1e6);
+                        reference.Add(size / await HubBench.TimeGet(http, ng.GetUrl) / 1e6);
                     }
                     Log($"round {r + 1}: nginx PUT {nginxPut[^1]:F0} MB/s; download {download[^2]:F0}/{download[^1]:F0} MB/s, nginx {reference[^2]:F0}/{reference[^1]:F0} MB/s");
                 }
@@ -105,7 +105,7 @@ internal static partial class HubBigPackageBench
                     await cache.InstallAsync("bench-base", v1, async (offset, etag, c) =>
                     {
                         var d = await reader.DownloadAsync("bench-base", v1, offset, etag, c);
-                        return d with { Content = new Truncated(d.Content, size * 6 / 10) };
+                        return d with { Content = new BreaksOffStream(d.Content, size * 6 / 10) };
                     }, "bench", null, default);
                 }
                 catch (XModException e)
@@ -120,23 +120,23 @@ internal static partial class HubBigPackageBench
 
                 // The real dotnet CLI, as a NuGet user pushes.
                 hub!.Dispose();
-                hub = await HubProcess.StartAsync(Path.Combine(work, "hub-dotnet"));
+                hub = await HubProcess.StartAsync(Path.Combine(work, "hub-dotnet"), TimeSpan.FromMinutes(3));
                 clock.Restart();
                 var cli = DotnetPush(work, hub.Address + "/v3/index.json", hub.AdminKey, nupkg);
                 var dotnetPush = size / clock.Elapsed.TotalSeconds / 1e6;
-                var dotnetRss = hub.PeakRss();
+                var dotnetRss = hub.PeakRssBytes();
                 Log($"dotnet nuget push: {dotnetPush:F0} MB/s, hub peak RSS {dotnetRss / 1e6:F0} MB; {cli}");
 
                 // publish --model: the trunk and every language, packed and pushed by the client.
                 hub.Dispose();
-                hub = await HubProcess.StartAsync(Path.Combine(work, "hub-model"));
+                hub = await HubProcess.StartAsync(Path.Combine(work, "hub-model"), TimeSpan.FromMinutes(3));
                 var publisherHome = Path.Combine(work, "publisher");
                 var manager = new PackageManager(new ClientConfig { Sources = [new FeedSource("bench", hub.Address + "/v3/index.json", hub.AdminKey)] },
                     new PackageCache(publisherHome), http, new BufferReporter());
                 clock.Restart();
                 await manager.PublishModelAsync(model, "bench-model", "1.0.0", "bench", default);
                 var publishSeconds = clock.Elapsed.TotalSeconds;
-                var publishRss = hub.PeakRss();
+                var publishRss = hub.PeakRssBytes();
                 using var languagesDoc = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(hub.Address + "/api/languages?trunk=bench-model"));
                 var published = languagesDoc.RootElement.GetProperty("total").GetInt32();
                 Log($"publish --model: trunk + {published} languages in {publishSeconds:F0} s, hub peak RSS {publishRss / 1e6:F0} MB");
@@ -175,19 +175,6 @@ internal static partial class HubBigPackageBench
 
     private static void Log(string line) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}");
 
-    private static async Task<double> TimeGet(HttpClient http, string url)
-    {
-        var sw = Stopwatch.StartNew();
-        using var resp = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
-        resp.EnsureSuccessStatusCode();
-        await using var s = await resp.Content.ReadAsStreamAsync();
-        var buffer = new byte[1 << 20];
-        while (await s.ReadAsync(buffer) > 0)
-        {
-        }
-        return sw.Elapsed.TotalSeconds;
-    }
-
     private static string DotnetPush(string work, string feedUrl, string key, string nupkg)
     {
         var dir = Directory.CreateDirectory(Path.Combine(work, "dotnet-cli")).FullName;
@@ -210,66 +197,6 @@ internal static partial class HubBigPackageBench
             throw new InvalidOperationException($"dotnet nuget push failed ({p.ExitCode}): {output} {stderr.Result}");
         }
         return output.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.Length > 0) ?? "";
-    }
-
-    /// <summary>The hub as users run it: `xmod-hub serve` in its own process.</summary>
-    private sealed partial class HubProcess : IDisposable
-    {
-        private readonly Process _process;
-
-        private HubProcess(Process process, string address, string key)
-        {
-            _process = process;
-            Address = address;
-            AdminKey = key;
-        }
-
-        public string Address { get; }
-
-        public string AdminKey { get; }
-
-        public static async Task<HubProcess> StartAsync(string dataDir)
-        {
-            var p = Process.Start(new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "xmod-hub.dll"), "serve", "--port", "0", "--data", dataDir])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-            string? address = null, key = null;
-            while (address is null || key is null)
-            {
-                var line = await p.StandardOutput.ReadLineAsync(cancel.Token) ?? throw new InvalidOperationException("serve exited: " + await p.StandardError.ReadToEndAsync());
-                address ??= Listening().Match(line) is { Success: true } m ? m.Groups[1].Value : null;
-                key ??= AdminKeyLine().Match(line) is { Success: true } k ? k.Groups[1].Value : null;
-            }
-            _ = p.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-            _ = p.StandardError.BaseStream.CopyToAsync(Stream.Null);
-            return new HubProcess(p, address, key);
-        }
-
-        /// <summary>VmHWM: the process's peak resident set since it started.</summary>
-        public long PeakRss()
-        {
-            var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], s_inv) * 1024;
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-            _process.WaitForExit();
-            _process.Dispose();
-        }
-
-        [GeneratedRegex(@"hub listening on (http://\S+)")]
-        private static partial Regex Listening();
-
-        [GeneratedRegex(@"admin API key: (xmh_\S+)")]
-        private static partial Regex AdminKeyLine();
     }
 
     /// <summary>nginx serving the package (sendfile) and taking PUTs (WebDAV) under a throw-away prefix.</summary>
@@ -326,44 +253,6 @@ internal static partial class HubBigPackageBench
             _process.Kill(entireProcessTree: true);
             _process.WaitForExit();
             _process.Dispose();
-        }
-    }
-
-    /// <summary>A download that breaks off after a number of bytes, as a killed install's does.</summary>
-    private sealed class Truncated(Stream inner, long after) : Stream
-    {
-        private long _read;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancel = default)
-        {
-            if (_read >= after)
-            {
-                throw new IOException("killed (simulated) at 60%");
-            }
-            var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, after - _read)], cancel);
-            _read += n;
-            return n;
-        }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-            base.Dispose(disposing);
         }
     }
 }

@@ -8,6 +8,7 @@ using XModHub.Client.Cache;
 using XModHub.Client.Feeds;
 using XModHub.Core;
 using XModHub.Server;
+using XMod.TestSupport;
 
 namespace XModHub.Client.Tests;
 
@@ -44,44 +45,6 @@ public sealed class ResumeDownloadTests : IDisposable
         }
     }
 
-    /// <summary>A download stream that breaks off (as a killed process or a dropped connection would) after a number of bytes.</summary>
-    private sealed class BreaksOff(Stream inner, long after) : Stream
-    {
-        private long _read;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancel = default)
-        {
-            if (_read >= after)
-            {
-                throw new IOException("connection reset (simulated)");
-            }
-            var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, after - _read)], cancel);
-            _read += n;
-            return n;
-        }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-            base.Dispose(disposing);
-        }
-    }
-
     private async Task<(RunningHub Hub, FeedClient Feed, Recorder Recorder, string Trunk)> HubWithTrunkAsync(bool stripRange = false)
     {
         var hub = await HubApp.StartAsync(Path.Combine(_dir, "hub"), configure: b => b.Logging.ClearProviders());
@@ -99,7 +62,7 @@ public sealed class ResumeDownloadTests : IDisposable
         var e = await Assert.ThrowsAsync<XModException>(() => cache.InstallAsync("tr", s_v1, async (offset, etag, c) =>
         {
             var d = await feed.DownloadAsync("tr", s_v1, offset, etag, c);
-            return d with { Content = new BreaksOff(d.Content, size * 6 / 10) };
+            return d with { Content = new BreaksOffStream(d.Content, size * 6 / 10) };
         }, "hub", null, default));
         Assert.Contains("broke off", e.Message);
         Assert.Contains("continue", e.Message);
