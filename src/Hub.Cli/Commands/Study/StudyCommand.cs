@@ -9,11 +9,7 @@ public sealed class StudyCommand(IReporter reporter)
 {
     public int Run(string name, string dir, bool quick, string? seeds, CancellationToken cancel)
     {
-        var studies = name == "all" ? StudyReport.Names : [name];
-        if (!StudyReport.Names.Contains(name) && name != "all")
-        {
-            throw new XModException($"unknown study '{name}': use {string.Join(", ", StudyReport.Names)} or all");
-        }
+        var studies = StudyReport.Select(name); // before the workspace exists: a typo creates nothing
         var settings = quick ? StudySettings.Quick : StudySettings.Full;
         if (seeds is not null)
         {
