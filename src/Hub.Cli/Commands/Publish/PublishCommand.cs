@@ -8,8 +8,13 @@ namespace XModHub.Cli.Commands.Publish;
 
 public sealed class PublishCommand(PackageManagers packages, IReporter reporter, CliPaths paths)
 {
-    public async Task<int> RunAsync(string? target, string? model, string? trunkId, string version, string? source, CancellationToken cancel)
+    /// <param name="license">An SPDX expression written into the package's manifest and card before it is packed.</param>
+    public async Task<int> RunAsync(string? target, string? model, string? trunkId, string version, string? source, CancellationToken cancel, string? license = null)
     {
+        if (license is not null)
+        {
+            license = Licenses.Check(license); // before anything is packed or trained
+        }
         var manager = packages.Create();
         if (model is not null)
         {
@@ -28,7 +33,7 @@ public sealed class PublishCommand(PackageManagers packages, IReporter reporter,
         {
             throw new XModException($"{dir} is neither a package directory ({PackageManifest.FileName}) nor a recipe (recipe.json); build one with 'xmod-hub add-language {t} ...'");
         }
-        await manager.PublishDirectoryAsync(dir, source, null, cancel);
+        await manager.PublishDirectoryAsync(dir, source, null, cancel, license);
         return 0;
     }
 }
