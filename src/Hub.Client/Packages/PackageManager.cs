@@ -363,20 +363,20 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
     }
 
     /// <summary>A model as a trunk package plus one language package per pre-trained language, trunk first.</summary>
-    public async Task PublishModelAsync(string modelDir, string trunkId, string version, string? source, CancellationToken cancel)
+    public async Task PublishModelAsync(string modelDir, string trunkId, string version, string? source, CancellationToken cancel, string? license = null)
     {
         var staging = Directory.CreateTempSubdirectory("xmod-publish-model-").FullName;
         try
         {
             var config = XModConfig.Load(Path.Combine(modelDir, ModelFiles.Config));
             XModConfig? TrunkConfig(TrunkReference r) => r.Id == trunkId ? config : null;
-            await PublishDirectoryAsync(ModelPackages.Trunk(modelDir, trunkId, version, Path.Combine(staging, "trunk")), source, TrunkConfig, cancel);
+            await PublishDirectoryAsync(ModelPackages.Trunk(modelDir, trunkId, version, Path.Combine(staging, "trunk")), source, TrunkConfig, cancel, license);
             if (!config.SharedModule)
             {
                 foreach (var lang in config.Languages)
                 {
                     var dir = ModelPackages.Language(modelDir, trunkId, lang, version, Path.Combine(staging, lang));
-                    await PublishDirectoryAsync(dir, source, TrunkConfig, cancel);
+                    await PublishDirectoryAsync(dir, source, TrunkConfig, cancel, license);
                 }
             }
             reporter.Info($"published {trunkId} {version} and {(config.SharedModule ? 0 : config.Languages.Count)} language packages");

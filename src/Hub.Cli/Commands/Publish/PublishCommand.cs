@@ -19,13 +19,18 @@ public sealed class PublishCommand(PackageManagers packages, IReporter reporter,
         if (model is not null)
         {
             var id = trunkId ?? throw new XModException("--model needs --trunk-id (the trunk's package id)");
-            await manager.PublishModelAsync(ModelDirectory.Resolve(model), id, version, source, cancel);
+            await manager.PublishModelAsync(ModelDirectory.Resolve(model), id, version, source, cancel, license);
             return 0;
         }
         var t = target ?? throw new XModException("give a package (lang-yo or a directory), or --model");
         var dir = Directory.Exists(t) ? t : Path.Combine("modules", t);
         if (Recipe.TryLoad(dir) is { } recipe)
         {
+            if (license is not null)
+            {
+                throw new XModException($"--license applies to a package directory or --model; {dir} is built from its recipe.json: publish it without --license, "
+                    + $"or set the license on the built package directory with 'xmod-hub pack DIR --license {license}' and publish that directory");
+            }
             await recipe.PublishAsync(dir, manager, reporter, paths.SourceCache, source, cancel);
             return 0;
         }
