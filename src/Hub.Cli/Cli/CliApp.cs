@@ -33,6 +33,7 @@ public static class CliApp
         QuickstartDefinition.Create(services),
         InstallDefinition.Create(services),
         PublishDefinition.Create(services),
+        PackDefinition.Create(services),
         SearchDefinition.Create(services),
         InfoDefinition.Create(services),
         ListDefinition.Create(services),

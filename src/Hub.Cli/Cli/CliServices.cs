@@ -36,6 +36,7 @@ public static class CliServices
         services.AddTransient<QuickstartCommand>();
         services.AddTransient<InstallCommand>();
         services.AddTransient<PublishCommand>();
+        services.AddTransient<PackCommand>();
         services.AddTransient<SearchCommand>();
         services.AddTransient<InfoCommand>();
         services.AddTransient<ListCommand>();

@@ -16,6 +16,7 @@ global using XModHub.Cli.Commands.Install;
 global using XModHub.Cli.Commands.Keys;
 global using XModHub.Cli.Commands.List;
 global using XModHub.Cli.Commands.Owners;
+global using XModHub.Cli.Commands.Pack;
 global using XModHub.Cli.Commands.Predict;
 global using XModHub.Cli.Commands.Pretrain;
 global using XModHub.Cli.Commands.Publish;

@@ -312,6 +312,148 @@ public sealed class FeedClient(HttpClient http, FeedSource source, HttpClient? a
         });
     }
 
+    /// <summary>
+    /// Seconds a source has to answer a metadata request (service index, versions, search) before
+    /// it counts as down and the next source is asked: XMOD_SOURCE_TIMEOUT, default 30.
+    /// Downloads are not limited by it.
+    /// </summary>
+    public static TimeSpan SourceTimeout =>
+        int.TryParse(Environment.GetEnvironmentVariable("XMOD_SOURCE_TIMEOUT"), out var s) && s > 0 ? TimeSpan.FromSeconds(s) : TimeSpan.FromSeconds(30);
+
+    private TimeSpan Timeout => Source.TimeoutSeconds is int s and > 0 ? TimeSpan.FromSeconds(s) : SourceTimeout;
+
+    /// <summary>The most a service index or package details answer may hold; a larger one is not a hub's.</summary>
+    private const int MaxMetadataBytes = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// XModHub's package details (every version with listed state and size, the newest listed
+    /// version's manifest and model card), or null where the source is a plain NuGet feed or does
+    /// not have the package.
+    /// </summary>
+    public async Task<Packages.SourceVersions?> DetailsAsync(string id, CancellationToken cancel)
+    {
+        if (await TryResourceAsync("XModHubApi/1.0.0", cancel) is not { } api)
+        {
+            return null;
+        }
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, $"{api}/packages/{Uri.EscapeDataString(id)}"), cancel);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        await EnsureAsync(response, cancel);
+        try
+        {
+            using var doc = JsonDocument.Parse(await ReadBoundedAsync(response, cancel));
+            var root = doc.RootElement;
+            var versions = root.GetProperty("versions").EnumerateArray()
+                .Select(v => new Packages.RemoteVersion(NuGetVersion.Parse(v.GetProperty("version").GetString()!), v.GetProperty("listed").GetBoolean(),
+                    v.TryGetProperty("size", out var size) && size.ValueKind == JsonValueKind.Number ? size.GetInt64() : null))
+                .OrderBy(v => v.Version).ToList();
+            XMod.Packaging.Manifests.PackageManifest? manifest = null;
+            if (root.TryGetProperty("manifest", out var m) && m.ValueKind == JsonValueKind.Object)
+            {
+                try
+                {
+                    manifest = m.Deserialize<XMod.Packaging.Manifests.PackageManifest>();
+                    manifest = manifest?.MissingField() is null && manifest?.Card?.Problem() is null ? manifest : null;
+                }
+                catch (JsonException)
+                {
+                    // A manifest this client cannot read leaves the versions still worth showing.
+                }
+            }
+            var readme = root.TryGetProperty("readme", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+            return new Packages.SourceVersions(Source.Name, versions, manifest, readme);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or FormatException)
+        {
+            throw new XModException($"{Source.Name}: the details of {id} are malformed ({e.Message})");
+        }
+    }
+
+    /// <summary>
+    /// What `source add` checks: <paramref name="url"/> is an http(s) address of a NuGet v3 feed.
+    /// A hub's base URL (http://host:5000) finds its service index at /v3/index.json. Returns the
+    /// service index's URL; anything else is a one-line error saying what was found there.
+    /// </summary>
+    public static async Task<string> DiscoverAsync(HttpClient http, string url, CancellationToken cancel, TimeSpan? limit = null)
+    {
+        var wait = limit ?? SourceTimeout;
+        var typed = url.Trim();
+        if (typed.Length > 2000 || typed.Any(char.IsControl) || !Uri.TryCreate(typed, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
+            || string.IsNullOrEmpty(uri.Host) || uri.UserInfo.Length > 0)
+        {
+            throw new XModException($"'{XMod.Packaging.Manifests.ModelCard.Printable(typed)}' is not a hub address: give its http(s) URL, e.g. http://127.0.0.1:5000 (or its service index, .../v3/index.json)");
+        }
+        var candidates = uri.AbsolutePath.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
+            ? [uri.AbsoluteUri]
+            : new[] { uri.AbsoluteUri.TrimEnd('/') + "/v3/index.json", uri.AbsoluteUri };
+        var reasons = new List<string>();
+        foreach (var candidate in candidates)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            timeout.CancelAfter(wait);
+            try
+            {
+                using var response = await http.GetAsync(candidate, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+                if (!response.IsSuccessStatusCode)
+                {
+                    reasons.Add($"{candidate} answered {(int)response.StatusCode}");
+                    continue;
+                }
+                using var doc = JsonDocument.Parse(await ReadBoundedAsync(response, timeout.Token));
+                if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("resources", out var resources)
+                    && resources.ValueKind == JsonValueKind.Array
+                    && resources.EnumerateArray().Any(r => r.ValueKind == JsonValueKind.Object && r.TryGetProperty("@type", out var t)
+                        && t.ValueKind == JsonValueKind.String && t.GetString()!.StartsWith("PackageBaseAddress/3.0.0", StringComparison.Ordinal)))
+                {
+                    return candidate;
+                }
+                reasons.Add($"{candidate} is JSON but no NuGet v3 service index (no PackageBaseAddress resource)");
+            }
+            catch (JsonException)
+            {
+                reasons.Add($"{candidate} is not JSON");
+            }
+            catch (XModException e)
+            {
+                reasons.Add($"{candidate}: {e.Message}");
+            }
+            catch (HttpRequestException e)
+            {
+                throw new XModException($"cannot reach {uri.GetLeftPart(UriPartial.Authority)}: {e.Message}; is the hub running? ('source add --no-check' saves it unchecked)");
+            }
+            catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+            {
+                throw new XModException($"{uri.GetLeftPart(UriPartial.Authority)} did not answer within {wait.TotalSeconds:F0} s ('source add --no-check' saves it unchecked)");
+            }
+        }
+        throw new XModException($"{typed} is not a NuGet v3 hub ({string.Join("; ", reasons)}); give a hub's base URL, e.g. http://127.0.0.1:5000");
+    }
+
+    /// <summary>A metadata answer's text, refused beyond <see cref="MaxMetadataBytes"/> (a hostile or wrong source can send anything).</summary>
+    private static async Task<string> ReadBoundedAsync(HttpResponseMessage response, CancellationToken cancel)
+    {
+        if (response.Content.Headers.ContentLength > MaxMetadataBytes)
+        {
+            throw new XModException($"{response.RequestMessage?.RequestUri} answered with {response.Content.Headers.ContentLength:N0} bytes, more than a hub's metadata holds");
+        }
+        await using var stream = await response.Content.ReadAsStreamAsync(cancel);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int n;
+        while ((n = await stream.ReadAsync(chunk, cancel)) > 0)
+        {
+            if (buffer.Length + n > MaxMetadataBytes)
+            {
+                throw new XModException($"{response.RequestMessage?.RequestUri} answered with more than {MaxMetadataBytes / 1024 / 1024} MiB, more than a hub's metadata holds");
+            }
+            buffer.Write(chunk, 0, n);
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
     private async Task<string> GetStringAsync(string url, CancellationToken cancel)
     {
         using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, url), cancel);
@@ -321,13 +463,23 @@ public sealed class FeedClient(HttpClient http, FeedSource source, HttpClient? a
 
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancel, HttpCompletionOption option = HttpCompletionOption.ResponseContentRead)
     {
+        // Metadata requests (read whole) get the source time-out; a download's body is streamed and is not limited by it.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        if (option == HttpCompletionOption.ResponseContentRead)
+        {
+            timeout.CancelAfter(Timeout);
+        }
         try
         {
-            return await http.SendAsync(request, option, cancel);
+            return await http.SendAsync(request, option, option == HttpCompletionOption.ResponseContentRead ? timeout.Token : cancel);
         }
         catch (HttpRequestException e)
         {
             throw new XModException($"cannot reach {Source.Name} ({request.RequestUri}): {e.Message}; is the hub running? (or set XMOD_OFFLINE=1 to use the cache)");
+        }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested && timeout.IsCancellationRequested)
+        {
+            throw new XModException($"{Source.Name} ({request.RequestUri}) did not answer within {Timeout.TotalSeconds:F0} s (XMOD_SOURCE_TIMEOUT or 'source add --timeout' set the limit)");
         }
     }
 

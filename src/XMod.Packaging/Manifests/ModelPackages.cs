@@ -28,14 +28,19 @@ public static class ModelPackages
                 File.Copy(ModelFiles.Module(modelDir, XModConfig.SharedModuleName), ModelFiles.Module(staging, XModConfig.SharedModuleName));
             }
             var languages = string.Join(", ", config.Languages);
-            File.WriteAllText(Path.Combine(staging, "README.md"), $"""
-                # {trunkId}
-
-                An X-MOD trunk ({(config.SharedModule ? "SHARED baseline" : "X-MOD")}): {config.NumLayers} layers x {config.HiddenSize}, {config.NumHeads} heads,
-                FFN {config.IntermediateSize}, bottleneck {config.BottleneckSize}, vocabulary {config.VocabSize}, {(config.PreNorm ? "pre" : "post")}-norm.
-                Pre-trained languages: {languages}; each is a language package of its own (`lang-xx`).
-                Languages added later are trained on this trunk with its weights frozen.
-                """);
+            var card = new CardInfo
+            {
+                DataSources = [provenance?.GetValueOrDefault("corpus") is { } corpus ? $"{corpus} (pre-training corpus: {languages})" : $"the pre-training corpus of {languages}"],
+                IntendedUse = "The frozen shared part of an X-MOD model: load its language packages into it, add languages to it (xmod-hub add-language) " +
+                    "and fine-tune task models on it that transfer zero-shot to its languages.",
+                Limitations = "Its quality in each language is measured in that language's package; a language it was not pre-trained on needs a module trained first.",
+            };
+            File.WriteAllText(Path.Combine(staging, ModelCard.FileName), ModelCard.Render(new(trunkId,
+                $"An X-MOD trunk ({(config.SharedModule ? "SHARED baseline" : "X-MOD")}). Pre-trained languages: {languages}; each is a language package of its own (`lang-xx`). " +
+                "Languages added later are trained on this trunk with its weights frozen.",
+                [("architecture", $"{config.NumLayers} layers x {config.HiddenSize}, {config.NumHeads} heads, FFN {config.IntermediateSize}, bottleneck {config.BottleneckSize}, " +
+                    $"vocabulary {config.VocabSize}, {(config.PreNorm ? "pre" : "post")}-norm")],
+                card, new Dictionary<string, double>(), $"`xmod-hub install {trunkId}`, then `xmod-hub install lang-xx` for each language you need.")));
             new PackageManifest
             {
                 Kind = PackageKind.Trunk,
@@ -44,6 +49,7 @@ public static class ModelPackages
                 Description = $"X-MOD trunk {trunkId}: {config.NumLayers} x {config.HiddenSize}, pre-trained on {config.Languages.Count} languages",
                 Files = PackageManifest.Inventory(staging),
                 Provenance = provenance ?? new Dictionary<string, string>(),
+                Card = card,
             }.Save(staging);
         });
         return outDir;
@@ -70,19 +76,25 @@ public static class ModelPackages
         Stage(outDir, staging =>
         {
             File.Copy(ModelFiles.Module(modelDir, code), Path.Combine(staging, ModelFiles.LanguageModule));
-            var ppl = metrics?.TryGetValue("heldout_perplexity", out var p) == true ? p.ToString("F2", CultureInfo.InvariantCulture) : "not measured";
-            File.WriteAllText(Path.Combine(staging, "README.md"), $"""
-                # {description.EnglishName} ({description.Autonym}) for {trunkId}
-
-                The {description.EnglishName} modules pre-trained with the X-MOD trunk `{trunkId}` (weights sha256 `{trunkSha}`):
-                one bottleneck per layer ({config.NumLayers} x {config.HiddenSize} -> {config.BottleneckSize} -> {config.HiddenSize}), using the trunk's vocabulary.
-
-                | | |
-                |---|---|
-                | language | {description.EnglishName}, {description.Autonym} (`{description.Code}`, BCP-47 `{description.Bcp47}`, ISO 639-3 `{description.Iso6393}`) |
-                | script, family | {description.Script}, {description.Family} |
-                | held-out MLM perplexity | {ppl} |
-                """);
+            var measured = metrics ?? new Dictionary<string, double>();
+            var card = new CardInfo
+            {
+                DataSources = [provenance?.GetValueOrDefault("corpus") is { } corpus ? $"{corpus} ({code})" : $"the {description.EnglishName} part of the trunk's pre-training corpus"],
+                IntendedUse = $"Encoding {description.EnglishName} text and predicting masked tokens with the trunk `{trunkId}`; the {description.EnglishName} module for task models fine-tuned on it.",
+                Limitations = "Trained jointly with the trunk on the pre-training corpus only; works with that trunk alone (checked by sha256).",
+                MetricData = measured.Keys.ToDictionary(k => k, k => k.StartsWith("heldout", StringComparison.Ordinal)
+                    ? $"the held-out split of the pre-training corpus in {code}, never trained on" : "not stated"),
+            };
+            File.WriteAllText(Path.Combine(staging, ModelCard.FileName), ModelCard.Render(new(
+                $"{description.EnglishName} ({description.Autonym}) for {trunkId}",
+                $"The {description.EnglishName} modules pre-trained with the X-MOD trunk `{trunkId}` (weights sha256 `{trunkSha}`).",
+                [
+                    ("language", $"{description.EnglishName}, {description.Autonym} (`{description.Code}`, BCP-47 `{description.Bcp47}`, ISO 639-3 `{description.Iso6393}`)"),
+                    ("script, family", $"{description.Script}, {description.Family}"),
+                    ("modules", $"one bottleneck per layer ({config.NumLayers} x {config.HiddenSize} -> {config.BottleneckSize} -> {config.HiddenSize}), using the trunk's vocabulary"),
+                    ("held-out MLM perplexity", measured.TryGetValue("heldout_perplexity", out var p) ? p.ToString("F2", CultureInfo.InvariantCulture) : "not measured"),
+                ],
+                card, measured, $"`xmod-hub install lang-{description.Bcp47.ToLowerInvariant().Split('-')[0]} --trunk {trunkId}`")));
             new PackageManifest
             {
                 Kind = PackageKind.Language,
@@ -93,7 +105,8 @@ public static class ModelPackages
                 Language = description,
                 Files = PackageManifest.Inventory(staging),
                 Provenance = provenance ?? new Dictionary<string, string> { ["origin"] = "pre-trained with the trunk" },
-                Metrics = metrics ?? new Dictionary<string, double>(),
+                Metrics = measured,
+                Card = card,
             }.Save(staging);
         });
         return outDir;

@@ -55,6 +55,8 @@ public sealed record PackageManifest
     [JsonPropertyName("provenance")] public IReadOnlyDictionary<string, string> Provenance { get; init; } = new Dictionary<string, string>();
     /// <summary>Held-out metrics, measured the same way for every package (e.g. "heldout_perplexity").</summary>
     [JsonPropertyName("metrics")] public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+    /// <summary>License, data sources, intended use, limitations and the data each metric was measured on (absent in older packages).</summary>
+    [JsonPropertyName("card")] public CardInfo? Card { get; init; }
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
@@ -68,7 +70,8 @@ public sealed record PackageManifest
         try
         {
             var m = JsonSerializer.Deserialize<PackageManifest>(File.ReadAllText(path), s_json) ?? throw new PackagingException($"{path} is empty");
-            return m.MissingField() is { } missing ? throw new PackagingException($"{path}: {missing} is missing or null") : m;
+            return m.MissingField() is { } missing ? throw new PackagingException($"{path}: {missing} is missing or null")
+                : m.Card?.Problem() is { } card ? throw new PackagingException($"{path}: {card}") : m;
         }
         catch (JsonException e)
         {

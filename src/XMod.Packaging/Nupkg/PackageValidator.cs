@@ -315,6 +315,10 @@ public static partial class PackageValidator
         {
             Fail("a task package's manifest needs its task (kind, labels, source language)");
         }
+        if (m.Card?.Problem() is { } card)
+        {
+            Fail($"{PackageManifest.FileName}: {card}");
+        }
         foreach (var (name, value) in m.Metrics)
         {
             if (!double.IsFinite(value))

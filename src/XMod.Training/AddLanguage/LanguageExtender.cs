@@ -304,7 +304,8 @@ public static class LanguageExtender
             {
                 metrics["heldout_perplexity"] = measured;
             }
-            File.WriteAllText(Path.Combine(staging, "README.md"), ModelCard(description, trunkId, trunkSha, provenance, perplexity));
+            var card = Card(description, trunkId, provenance, perplexity);
+            File.WriteAllText(Path.Combine(staging, Packaging.Manifests.ModelCard.FileName), ModelCard(description, trunkId, trunkSha, provenance, metrics, card));
             new PackageManifest
             {
                 Kind = PackageKind.Language,
@@ -316,6 +317,7 @@ public static class LanguageExtender
                 Files = PackageManifest.Inventory(staging),
                 Provenance = provenance,
                 Metrics = metrics,
+                Card = card,
             }.Save(staging);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outDir))!);
             ModelStore.ReplaceDirectory(staging, Path.GetFullPath(outDir));
@@ -432,23 +434,38 @@ public static class LanguageExtender
     }
 
     /// <summary>sha256 of a trunk's weights: what a language module is bound to.</summary>
-    private static string ModelCard(LanguageDescription l, string trunkId, string trunkSha, IReadOnlyDictionary<string, string> p, double? perplexity) => $"""
-        # {l.EnglishName} ({l.Autonym}) for {trunkId}
+    /// <summary>What the card states besides the numbers: the corpus, the use, the limits, and the data each metric was measured on.</summary>
+    private static CardInfo Card(LanguageDescription l, string trunkId, IReadOnlyDictionary<string, string> p, double? perplexity)
+    {
+        var megabytes = double.Parse(p["corpus_bytes"], CultureInfo.InvariantCulture) / 1e6;
+        return new CardInfo
+        {
+            DataSources = [$"{p["corpus"]} ({megabytes.ToString("F2", CultureInfo.InvariantCulture)} MB; {p["train_paragraphs"]} training paragraphs)"],
+            IntendedUse = $"Encoding {l.EnglishName} text and predicting masked tokens with the trunk `{trunkId}`; serving as the {l.EnglishName} module when a " +
+                "task model fine-tuned on this trunk in another language is used zero-shot in this one.",
+            Limitations = $"Trained for {p["steps"]} steps on {megabytes.ToString("F2", CultureInfo.InvariantCulture)} MB of text: it knows the vocabulary and register of that corpus only. " +
+                "Not evaluated on downstream tasks in this language, nor for bias. It works only with the trunk it was built for (checked by sha256).",
+            MetricData = perplexity is null ? new Dictionary<string, string>() : new Dictionary<string, string>
+            {
+                ["heldout_perplexity"] = $"{p["heldout"]}: {p["heldout_paragraphs"]} paragraphs never trained on, 15% of tokens masked with fixed masks",
+            },
+        };
+    }
 
-        A language module for the X-MOD trunk `{trunkId}` (weights sha256 `{trunkSha}`), added after
-        pre-training with the trunk frozen ({p["method"]}).
-
-        | | |
-        |---|---|
-        | language | {l.EnglishName}, {l.Autonym} (`{l.Code}`, BCP-47 `{l.Bcp47}`, ISO 639-3 `{l.Iso6393}`) |
-        | script, family | {l.Script}, {l.Family} |
-        | corpus | {p["corpus"]} ({double.Parse(p["corpus_bytes"], CultureInfo.InvariantCulture) / 1e6:F2} MB; {p["train_paragraphs"]} training / {p["heldout_paragraphs"]} held-out paragraphs) |
-        | vocabulary | {p["vocabulary"]} |
-        | training | {p["steps"]} steps, batch {p["batch_size"]} x {p["sequence_length"]}, peak learning rate {p["learning_rate"]}, seed {p["seed"]} |
-        | trainable parameters | {p["trainable_parameters"]} |
-        | held-out MLM perplexity | {(perplexity is { } v ? $"{v.ToString("F2", CultureInfo.InvariantCulture)} (15% masking, fixed masks) on {p["heldout"]}, never trained on" : "not measured: no text could be held out")} |
-        | created | {p["created"]} with {p["tool"]} |
-
-        Load it into a running model with the trunk it was built for; a module built for another trunk is refused.
-        """;
+    private static string ModelCard(LanguageDescription l, string trunkId, string trunkSha, IReadOnlyDictionary<string, string> p,
+        IReadOnlyDictionary<string, double> metrics, CardInfo card) => Packaging.Manifests.ModelCard.Render(new(
+        $"{l.EnglishName} ({l.Autonym}) for {trunkId}",
+        $"A language module for the X-MOD trunk `{trunkId}` (weights sha256 `{trunkSha}`), added after pre-training with the trunk frozen ({p["method"]}).",
+        [
+            ("language", $"{l.EnglishName}, {l.Autonym} (`{l.Code}`, BCP-47 `{l.Bcp47}`, ISO 639-3 `{l.Iso6393}`)"),
+            ("script, family", $"{l.Script}, {l.Family}"),
+            ("vocabulary", p["vocabulary"]),
+            ("training", $"{p["steps"]} steps, batch {p["batch_size"]} x {p["sequence_length"]}, peak learning rate {p["learning_rate"]}, seed {p["seed"]}"),
+            ("trainable parameters", p["trainable_parameters"]),
+            ("held-out MLM perplexity", metrics.TryGetValue("heldout_perplexity", out var ppl)
+                ? $"{ppl.ToString("F2", CultureInfo.InvariantCulture)} (15% masking, fixed masks) on {p["heldout"]}, never trained on" : "not measured: no text could be held out"),
+            ("created", $"{p["created"]} with {p["tool"]}"),
+        ],
+        card, metrics,
+        $"`xmod-hub install {AddLanguageOptions.PackageId(l)} --trunk {trunkId}`, then load it with the trunk it was built for; a module built for another trunk is refused."));
 }

@@ -53,7 +53,7 @@ public static class TransferStudy
                 {
                     var test = lang == source ? sourceTest : Balanced(Sections(corpus, lang), 400);
                     var predicted = task.Classify(test.Select(t => t.Text).ToList(), lang);
-                    var acc = test.Zip(predicted).Count(x => x.First.Label == x.Second.Label) / (double)Math.Max(1, test.Count);
+                    var acc = test.Zip(predicted).Count(x => x.First.Label == x.Second.Index) / (double)Math.Max(1, test.Count);
                     ws.Record($"transfer/{model}/{lang}", acc);
                     ws.Record($"transfer/examples/{lang}", test.Count);
                 }

@@ -14,9 +14,9 @@ public sealed class PredictCommand(IReporter reporter)
         switch (model.Info.Kind)
         {
             case TaskKind.SequenceClassification:
-                foreach (var (input, (label, prob)) in inputs.Zip(model.Classify(inputs, lang)))
+                foreach (var (input, p) in inputs.Zip(model.Classify(inputs, lang)))
                 {
-                    reporter.Info($"{model.Labels[label]}\t{prob:F3}\t{input}");
+                    reporter.Info($"{p.Label}\t{p.Probability:F3}\t{input}");
                 }
                 break;
             case TaskKind.TokenClassification:
@@ -28,9 +28,9 @@ public sealed class PredictCommand(IReporter reporter)
                 break;
             default:
                 var items = inputs.Select(TaskInputs.Question).ToList();
-                foreach (var ((q, _), span) in items.Zip(model.Answer(items, lang)))
+                foreach (var ((q, _), answer) in items.Zip(model.AnswerText(items, lang)))
                 {
-                    reporter.Info($"{q}\tanswer tokens {span.Start}..{span.End}");
+                    reporter.Info($"{q}\t{(answer.Length == 0 ? "(no answer in the context)" : answer)}");
                 }
                 break;
         }

@@ -39,7 +39,8 @@ public sealed class PretrainCommand(IReporter reporter)
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
                 // The loop saved a checkpoint before it gave up.
-                throw new CommandCancelledException($"checkpoint of step {trainer.Step} saved; continue with: xmod-hub pretrain --out {runDir} --resume", cancel);
+                // The trainer has just said "checkpoint step-… saved" (or did at this very step): not a second time here.
+                throw new CommandCancelledException($"continue from step {trainer.Step} with: xmod-hub pretrain --out {runDir} --resume", cancel);
             }
         }
         reporter.Success($"done: {o.Steps} steps; model in {ModelDirectory.Resolve(runDir)}");
