@@ -282,5 +282,5 @@ public static class ModelCard
 
     private static Regex RawHtml() => s_rawHtml;
 
-    private static readonly Regex s_rawHtml = new(@"<\s*/?\s*(script|iframe|object|embed|style|img|a|div|span|form|input|svg)\b[^>]{0,40}", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+    private static readonly Regex s_rawHtml = new(@"<\s*/?\s*(script|iframe|object|embed|style|img|a|div|span|form|input|svg)\b[^>]{0,40}>?", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 }
