@@ -5,14 +5,16 @@ using XModHub.Client;
 
 namespace XModHub.Cli.Commands.FillMask;
 
-public sealed class FillMaskCommand(IReporter reporter)
+public sealed class FillMaskCommand(IReporter reporter, CliPaths paths)
 {
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
 
     public int Run(string modelPath, string lang, string text, int top, bool json)
     {
-        using var loaded = LoadedModel.Open(modelPath);
-        var predictions = Evaluator.FillMask(loaded.Model, loaded.RequireTokenizer(), text, lang, top);
+        // A model directory, a run or an installed id; a language it lacks comes from the packages installed for its trunk.
+        using var loaded = ModelLocator.Open(modelPath, paths.Home, [lang]);
+        lang = loaded.Model.ResolveLanguage(lang);
+        var predictions = Evaluator.FillMask(loaded.Model, loaded.TokenizerFor(lang), text, lang, top);
         if (json)
         {
             reporter.Info(JsonSerializer.Serialize(predictions, s_json));
