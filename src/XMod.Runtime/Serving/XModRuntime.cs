@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using XMod.Packaging;
 using XMod.Packaging.Caching;
-using XMod.Packaging.Languages;
 using XMod.Packaging.Manifests;
 using XMod.Runtime.Model;
 using XMod.Runtime.Scoring;
@@ -35,13 +34,15 @@ public sealed class XModRuntimeOptions
 public sealed class XModRuntime : IDisposable
 {
     private readonly LocalCache _cache;
+    private readonly string _home;
     private readonly LoadedModel _loaded;
     private readonly object _loadLock = new();
     private readonly Dictionary<string, string> _languageDirs = new(StringComparer.Ordinal);
 
-    private XModRuntime(LocalCache cache, LoadedModel loaded, InstalledPackage trunk)
+    private XModRuntime(LocalCache cache, LoadedModel loaded, InstalledPackage trunk, string home)
     {
         _cache = cache;
+        _home = home;
         _loaded = loaded;
         Trunk = trunk;
         _loaded.Model.Training = false;
@@ -56,12 +57,12 @@ public sealed class XModRuntime : IDisposable
     public static XModRuntime Open(XModRuntimeOptions options)
     {
         var cache = new LocalCache(options.Home);
-        var trunk = cache.Find(options.Trunk, options.TrunkVersion);
-        if (trunk is null || trunk.Kind != PackageKind.Trunk)
-        {
-            throw new XModException($"trunk {options.Trunk}{(options.TrunkVersion is null ? "" : " " + options.TrunkVersion)} is not installed in {cache.Root}: run 'xmod-hub install {options.Trunk}'");
-        }
-        var runtime = new XModRuntime(cache, LoadedModel.OpenTrunk(cache.SnapshotDir(trunk.Id, trunk.Version)), trunk);
+        // xmod-base, xmod-base@1.0.0 (or TrunkVersion): the one resolver the CLI uses too.
+        var spec = options.TrunkVersion is null ? options.Trunk : $"{options.Trunk}@{options.TrunkVersion}";
+        var located = ModelLocator.Locate(spec, options.Home, "trunk", PackageKind.Trunk);
+        var trunk = located.Package
+            ?? throw new XModException($"the runtime opens installed trunks: '{options.Trunk}' is a directory; publish and install it, or open it with LoadedModel.Open");
+        var runtime = new XModRuntime(cache, LoadedModel.OpenTrunk(located.Directory), trunk, options.Home);
         try
         {
             foreach (var l in options.Languages)
@@ -80,20 +81,8 @@ public sealed class XModRuntime : IDisposable
     /// <summary>Loads an installed language package of this trunk (de, lang-de, de_DE or a package directory); returns its code.</summary>
     public string LoadLanguage(string language)
     {
-        string dir;
-        if (Directory.Exists(language) && File.Exists(Path.Combine(language, PackageManifest.FileName)))
-        {
-            dir = language;
-        }
-        else
-        {
-            var code = language.StartsWith("lang-", StringComparison.Ordinal) ? language[5..] : language;
-            var info = LanguageCatalog.Find(code);
-            var installed = _cache.FindLanguage(Trunk.TrunkSha256!, info?.Code ?? code)
-                ?? _cache.FindLanguage(Trunk.TrunkSha256!, info?.Bcp47.Split('-')[0] ?? code)
-                ?? throw new XModException($"no {language} for trunk {Trunk.Id} {Trunk.Version} is installed: run 'xmod-hub install lang-{info?.Bcp47.ToLowerInvariant().Split('-')[0] ?? code} --trunk {Trunk.Id}'");
-            dir = _cache.SnapshotDir(installed.Id, installed.Version);
-        }
+        // A package directory, or the installed package of this trunk: lang-de, de, deu, de_DE, xmod-base.lang-de@1.0.0.
+        var dir = ModelLocator.LocateLanguage(language, _home, Trunk.TrunkSha256!, Trunk.Id);
         lock (_loadLock)
         {
             var manifest = PackageManifest.Load(dir);
@@ -116,7 +105,7 @@ public sealed class XModRuntime : IDisposable
     {
         lock (_loadLock)
         {
-            var code = LanguageCatalog.Find(language)?.Code ?? language;
+            var code = Code(language);
             _loaded.RemoveLanguage(code);
             _languageDirs.Remove(code);
         }
@@ -126,11 +115,12 @@ public sealed class XModRuntime : IDisposable
     /// Opens a task model fine-tuned on this trunk, with the languages loaded now: it is a model of
     /// its own (its fine-tuned shared encoder), predicting in any of them by swapping modules.
     /// </summary>
-    public TaskModel OpenTask(string taskDir)
+    /// <param name="task">A task model directory, or an installed task package of this trunk (task-sections, or sections).</param>
+    public TaskModel OpenTask(string task)
     {
         lock (_loadLock)
         {
-            return TaskModel.Open(taskDir, _cache.SnapshotDir(Trunk.Id, Trunk.Version), [.. _languageDirs.Values]);
+            return ModelLocator.OpenTask(task, _cache.SnapshotDir(Trunk.Id, Trunk.Version), [.. _languageDirs.Values], _home, Trunk.TrunkSha256);
         }
     }
 
@@ -164,12 +154,10 @@ public sealed class XModRuntime : IDisposable
         return Evaluator.Perplexity(Model, tokenizer, streams, [code], Math.Min(length, Model.Config.MaxSequenceLength))[0];
     }
 
-    private string Code(string language)
-    {
-        var code = LanguageCatalog.Find(language)?.Code ?? language;
-        return Model.Languages.Contains(code) ? code : Model.Languages.Contains(language) ? language
-            : throw new XModException($"language '{language}' is not loaded (loaded: {string.Join(", ", Model.Languages)}); call LoadLanguage first");
-    }
+    /// <summary>A loaded language in any form (de, deu, de-DE, lang-de) as the model's code.</summary>
+    private string Code(string language) =>
+        Model.TryResolveLanguage(language)
+            ?? throw new XModException($"language '{language}' is not loaded (loaded: {(Model.Languages.Count == 0 ? "none" : string.Join(", ", Model.Languages))}); call LoadLanguage first");
 
     public void Dispose() => _loaded.Dispose();
 }

@@ -211,6 +211,7 @@ public sealed class TaskModel : IDisposable
     private List<T> Batched<T>(IReadOnlyList<TaskExample> examples, string language, int batchSize, Func<Tensor, IReadOnlyList<EncodedExample>, IEnumerable<T>> read)
     {
         using var modules = Loaded.Model.PinModules(); // one set of languages for the whole call
+        language = Loaded.Model.ResolveLanguage(language); // de, deu, de-DE, lang-de: the code the model has
         var tokenizer = Loaded.TokenizerFor(language);
         var maxLength = Math.Min(Info.MaxLength, Loaded.Model.Config.MaxSequenceLength);
         var results = new List<T>();

@@ -11,11 +11,13 @@ namespace XModHub.Cli.Commands.EvaluateTask;
 /// precision, recall and F1 (per word when tagging, with the F1 over every tag but O); exact match
 /// and word F1 of the answers for question answering.
 /// </summary>
-public sealed class EvaluateTaskCommand(IReporter reporter)
+public sealed class EvaluateTaskCommand(IReporter reporter, CliPaths paths)
 {
-    public int Run(string taskDir, string trunk, IReadOnlyList<string> modules, string lang, string dataFile)
+    public int Run(string taskDir, string? trunk, IReadOnlyList<string> modules, string lang, string dataFile)
     {
-        using var model = TaskModel.Open(taskDir, trunk, modules);
+        // Task, trunk and modules by directory or installed id; the trunk defaults to the installed one the task was tuned on.
+        using var model = ModelLocator.OpenTask(taskDir, trunk, modules, paths.Home);
+        lang = ModelLocator.EnsureLanguages(model.Loaded, [lang], paths.Home, trunk ?? "the task's trunk")[0];
         var (examples, _) = TaskDataFile.Read(dataFile, model.Info.Kind, model.Info.Kind == TaskKind.QuestionAnswering ? null : string.Join(',', model.Labels));
         switch (model.Info.Kind)
         {

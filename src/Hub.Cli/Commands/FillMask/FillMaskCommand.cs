@@ -7,7 +7,7 @@ using XModHub.Client;
 
 namespace XModHub.Cli.Commands.FillMask;
 
-public sealed class FillMaskCommand(IReporter reporter)
+public sealed class FillMaskCommand(IReporter reporter, CliPaths paths)
 {
     public const int MaxTop = 100;
 
@@ -19,8 +19,10 @@ public sealed class FillMaskCommand(IReporter reporter)
         {
             throw new XModException($"--top {top} must lie between 1 and {MaxTop}");
         }
-        using var loaded = LoadedModel.Open(modelPath);
-        var predictions = Evaluator.FillMask(loaded.Model, loaded.RequireTokenizer(), text, lang, top);
+        // A model directory, a run or an installed id; a language it lacks comes from the packages installed for its trunk.
+        using var loaded = ModelLocator.Open(modelPath, paths.Home, [lang]);
+        lang = loaded.Model.ResolveLanguage(lang);
+        var predictions = Evaluator.FillMask(loaded.Model, loaded.TokenizerFor(lang), text, lang, top);
         if (json)
         {
             reporter.Info(JsonSerializer.Serialize(predictions, s_json));

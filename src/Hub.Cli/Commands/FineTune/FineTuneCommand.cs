@@ -1,3 +1,5 @@
+using XMod;
+using XMod.Packaging.Manifests;
 using XMod.Runtime.Model;
 using XMod.Runtime.Tasks;
 using XMod.Training.Checks;
@@ -6,15 +8,25 @@ using XModHub.Client;
 
 namespace XModHub.Cli.Commands.FineTune;
 
-public sealed class FineTuneCommand(IReporter reporter)
+public sealed class FineTuneCommand(IReporter reporter, CliPaths paths)
 {
-    public int Run(string trunk, string task, string trainFile, string? labelList, string outDir, FineTuneOptions options, CancellationToken cancel = default, bool force = false)
+    public int Run(string trunk, string task, string trainFile, string? labelList, string outDir, FineTuneOptions options, CancellationToken cancel = default, bool force = false,
+        string? trunkId = null)
     {
         var kind = TaskDataFile.ParseKind(task);
         var (examples, labels) = TaskDataFile.Read(trainFile, kind, labelList);
         options = (options with { Kind = kind, Labels = labels }).Validate(); // every input checked before the model loads
         InputChecks.Output(outDir, force);
-        using var loaded = LoadedModel.Open(trunk);
+        // The trunk: an installed id (xmod-base), a model directory or a run; the task names the id publish needs.
+        var located = ModelLocator.Locate(trunk, paths.Home, "trunk", PackageKind.Trunk);
+        if (!File.Exists(Path.Combine(located.Directory, ModelStore.ConfigFile)))
+        {
+            throw new XModException($"--trunk {trunk} is a {PackageManifest.Load(located.Directory).Kind.ToString().ToLowerInvariant()} package, not a trunk");
+        }
+        trunkId = TrunkIds.Choose(trunkId, located, paths.Home, "task-" + options.Name, reporter.Warn);
+        using var loaded = LoadedModel.Open(located.Directory);
+        // An installed trunk has no languages of its own: the data's language comes from its installed packages.
+        ModelLocator.EnsureLanguages(loaded, [options.Language], paths.Home, trunk);
         TaskModel model;
         try
         {
@@ -30,7 +42,7 @@ public sealed class FineTuneCommand(IReporter reporter)
         {
             metrics["train_accuracy"] = model.Accuracy(examples, options.Language);
         }
-        FineTuner.Save(model, options, outDir, metrics);
+        FineTuner.Save(model, options, outDir, metrics, trunkId);
         reporter.Success($"task model written to {outDir}" + (metrics.TryGetValue("train_accuracy", out var a) ? $" (training accuracy {a:P1})" : ""));
         reporter.Info($"next: xmod-hub predict --model {outDir} --trunk {trunk} --lang <any language> --text \"...\"");
         return 0;

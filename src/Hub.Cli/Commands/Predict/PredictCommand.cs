@@ -5,12 +5,14 @@ using XModHub.Client;
 
 namespace XModHub.Cli.Commands.Predict;
 
-public sealed class PredictCommand(IReporter reporter)
+public sealed class PredictCommand(IReporter reporter, CliPaths paths)
 {
-    public int Run(string taskDir, string trunk, IReadOnlyList<string> modules, string lang, string? text, string? file)
+    public int Run(string taskDir, string? trunk, IReadOnlyList<string> modules, string lang, string? text, string? file)
     {
         IReadOnlyList<string> inputs = text is not null ? [text] : file is not null ? File.ReadAllLines(file) : throw new XModException("give --text or --file");
-        using var model = TaskModel.Open(taskDir, trunk, modules);
+        // Task, trunk and modules by directory or installed id; the trunk defaults to the installed one the task was tuned on.
+        using var model = ModelLocator.OpenTask(taskDir, trunk, modules, paths.Home);
+        lang = ModelLocator.EnsureLanguages(model.Loaded, [lang], paths.Home, trunk ?? "the task's trunk")[0];
         switch (model.Info.Kind)
         {
             case TaskKind.SequenceClassification:
