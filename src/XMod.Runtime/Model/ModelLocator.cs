@@ -90,7 +90,9 @@ public static class ModelLocator
     public static string LocateLanguage(string reference, string home, string trunkSha256, string trunkName)
     {
         var text = reference.Trim();
-        if (Directory.Exists(text))
+        // A bare word (de, fr) is a language even where the working directory has a folder of that
+        // name (corpora, satellite assemblies); a package directory has its manifest or a path.
+        if (Directory.Exists(text) && (File.Exists(Path.Combine(text, PackageManifest.FileName)) || text.Contains('/') || text.Contains(Path.DirectorySeparatorChar)))
         {
             return text; // loading checks its manifest and that it was built for this trunk
         }
