@@ -15,7 +15,7 @@ public sealed class EncodeCommand(IReporter reporter)
         {
             throw new XModException("give exactly one of --text and --ids");
         }
-        using var loaded = LoadedModel.Open(modelPath);
+        using var loaded = LoadedModel.Open(modelPath, options: ModelLoadOptions.Inference);
         var ids = text is not null
             ? loaded.RequireTokenizer().Encode(text, loaded.Model.Config.MaxSequenceLength).Select(i => (long)i).ToArray()
             : TokenIds.Parse(idList!, loaded.Model.Config.VocabSize);

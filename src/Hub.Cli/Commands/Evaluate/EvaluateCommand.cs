@@ -14,7 +14,7 @@ public sealed class EvaluateCommand(IReporter reporter)
 
     public int Run(string modelPath, string corpusDir, string? langs, int seq, int maxTokens, bool json)
     {
-        using var loaded = LoadedModel.Open(modelPath);
+        using var loaded = LoadedModel.Open(modelPath, options: ModelLoadOptions.Inference);
         var tokenizer = loaded.RequireTokenizer();
         var corpus = CorpusFiles.Open(corpusDir);
         var languages = corpus.LanguagesFor(CommaList.Split(langs), loaded.Model.Languages);

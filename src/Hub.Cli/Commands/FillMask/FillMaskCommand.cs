@@ -11,7 +11,7 @@ public sealed class FillMaskCommand(IReporter reporter)
 
     public int Run(string modelPath, string lang, string text, int top, bool json)
     {
-        using var loaded = LoadedModel.Open(modelPath);
+        using var loaded = LoadedModel.Open(modelPath, options: ModelLoadOptions.Inference);
         var predictions = Evaluator.FillMask(loaded.Model, loaded.RequireTokenizer(), text, lang, top);
         if (json)
         {
