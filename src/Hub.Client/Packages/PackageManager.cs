@@ -365,19 +365,23 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
     }
 
     /// <summary>A model as a trunk package plus one language package per pre-trained language, trunk first.</summary>
-    public async Task PublishModelAsync(string modelDir, string trunkId, string version, string? source, CancellationToken cancel, string? license = null)
+    /// <param name="dtype">"bf16" or "f16" stores the weights in half precision (half the download); null or "f32" keeps float32.</param>
+    public async Task PublishModelAsync(string modelDir, string trunkId, string version, string? source, CancellationToken cancel, string? license = null, string? dtype = null)
     {
         var staging = Directory.CreateTempSubdirectory("xmod-publish-model-").FullName;
         try
         {
             var config = XModConfig.Load(Path.Combine(modelDir, ModelFiles.Config));
             XModConfig? TrunkConfig(TrunkReference r) => r.Id == trunkId ? config : null;
-            await PublishDirectoryAsync(ModelPackages.Trunk(modelDir, trunkId, version, Path.Combine(staging, "trunk")), source, TrunkConfig, cancel, license);
+            var trunkDir = ModelPackages.Trunk(modelDir, trunkId, version, Path.Combine(staging, "trunk"), dtype: dtype);
+            // Languages are bound to the trunk's weights as packaged (a half-precision trunk has its own sha256).
+            var trunkSha = PackageManifest.Load(trunkDir).Files.First(f => f.Path == ModelFiles.Trunk).Sha256;
+            await PublishDirectoryAsync(trunkDir, source, TrunkConfig, cancel, license);
             if (!config.SharedModule)
             {
                 foreach (var lang in config.Languages)
                 {
-                    var dir = ModelPackages.Language(modelDir, trunkId, lang, version, Path.Combine(staging, lang));
+                    var dir = ModelPackages.Language(modelDir, trunkId, lang, version, Path.Combine(staging, lang), dtype: dtype, trunkSha256: trunkSha);
                     await PublishDirectoryAsync(dir, source, TrunkConfig, cancel, license);
                 }
             }

@@ -2,6 +2,7 @@ using System.Globalization;
 using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Languages;
 using XMod.Packaging.Nupkg;
+using XMod.Packaging.SafeTensors;
 
 namespace XMod.Packaging.Manifests;
 
@@ -12,20 +13,22 @@ namespace XMod.Packaging.Manifests;
 /// </summary>
 public static class ModelPackages
 {
-    public static string Trunk(string modelDir, string trunkId, string version, string outDir, IReadOnlyDictionary<string, string>? provenance = null)
+    /// <param name="dtype">Store the weights' floats as "bf16" or "f16" (half the download) instead of float32 (null or "f32").</param>
+    public static string Trunk(string modelDir, string trunkId, string version, string outDir, IReadOnlyDictionary<string, string>? provenance = null, string? dtype = null)
     {
         PackageIds.Check(trunkId, "trunk id");
+        dtype = Precision(dtype);
         var config = XModConfig.Load(Path.Combine(modelDir, ModelFiles.Config));
         Stage(outDir, staging =>
         {
             File.Copy(Path.Combine(modelDir, ModelFiles.Config), Path.Combine(staging, ModelFiles.Config));
-            File.Copy(Path.Combine(modelDir, ModelFiles.Trunk), Path.Combine(staging, ModelFiles.Trunk));
+            CopyWeights(Path.Combine(modelDir, ModelFiles.Trunk), Path.Combine(staging, ModelFiles.Trunk), dtype);
             CopyDirectory(Path.Combine(modelDir, ModelFiles.TokenizerDir), Path.Combine(staging, ModelFiles.TokenizerDir));
             if (config.SharedModule)
             {
                 // The SHARED baseline's one module serves every language: it is part of the trunk.
                 Directory.CreateDirectory(Path.Combine(staging, ModelFiles.ModulesDir));
-                File.Copy(ModelFiles.Module(modelDir, XModConfig.SharedModuleName), ModelFiles.Module(staging, XModConfig.SharedModuleName));
+                CopyWeights(ModelFiles.Module(modelDir, XModConfig.SharedModuleName), ModelFiles.Module(staging, XModConfig.SharedModuleName), dtype);
             }
             var languages = string.Join(", ", config.Languages);
             var card = new CardInfo
@@ -50,15 +53,21 @@ public static class ModelPackages
                 Files = PackageManifest.Inventory(staging),
                 Provenance = provenance ?? new Dictionary<string, string>(),
                 Card = card,
+                Schema = PackageManifest.SchemaFor(dtype),
+                DType = dtype,
             }.Save(staging);
         });
         return outDir;
     }
 
     /// <summary>A pre-trained language's module as a language package.</summary>
+    /// <param name="dtype">As the trunk's (a half-precision trunk has other weights, so its languages are bound to its sha256).</param>
+    /// <param name="trunkSha256">sha256 of the packaged trunk's weights when already known (else computed, converting them if needed).</param>
     public static string Language(string modelDir, string trunkId, string code, string version, string outDir,
-        IReadOnlyDictionary<string, double>? metrics = null, IReadOnlyDictionary<string, string>? provenance = null)
+        IReadOnlyDictionary<string, double>? metrics = null, IReadOnlyDictionary<string, string>? provenance = null,
+        string? dtype = null, string? trunkSha256 = null)
     {
+        dtype = Precision(dtype);
         var config = XModConfig.Load(Path.Combine(modelDir, ModelFiles.Config));
         if (!config.Languages.Contains(code))
         {
@@ -72,10 +81,10 @@ public static class ModelPackages
         var description = info is null
             ? new LanguageDescription(code, code.Split('_')[0], code.Split('_')[0], code, code, "Zyyy", "unknown")
             : new LanguageDescription(info.Code, info.Bcp47, info.Iso6393, info.EnglishName, info.Autonym, info.Script, info.Family);
-        var trunkSha = PackageManifest.Sha256Of(Path.Combine(modelDir, ModelFiles.Trunk));
+        var trunkSha = trunkSha256 ?? PackagedTrunkSha256(modelDir, dtype);
         Stage(outDir, staging =>
         {
-            File.Copy(ModelFiles.Module(modelDir, code), Path.Combine(staging, ModelFiles.LanguageModule));
+            CopyWeights(ModelFiles.Module(modelDir, code), Path.Combine(staging, ModelFiles.LanguageModule), dtype);
             var measured = metrics ?? new Dictionary<string, double>();
             var card = new CardInfo
             {
@@ -107,9 +116,47 @@ public static class ModelPackages
                 Provenance = provenance ?? new Dictionary<string, string> { ["origin"] = "pre-trained with the trunk" },
                 Metrics = measured,
                 Card = card,
+                Schema = PackageManifest.SchemaFor(dtype),
+                DType = dtype,
             }.Save(staging);
         });
         return outDir;
+    }
+
+    /// <summary>null for float32 (the manifest then has no dtype, as before), else the manifest's spelling.</summary>
+    private static string? Precision(string? dtype) =>
+        dtype is null || WeightPrecision.Parse(dtype) == WeightPrecision.Float32 ? null : WeightPrecision.Parse(dtype);
+
+    private static void CopyWeights(string from, string to, string? dtype)
+    {
+        if (dtype is null)
+        {
+            File.Copy(from, to);
+        }
+        else
+        {
+            WeightPrecision.Convert(from, to, dtype);
+        }
+    }
+
+    /// <summary>sha256 of the trunk weights as packaged in <paramref name="dtype"/> (the conversion is deterministic).</summary>
+    public static string PackagedTrunkSha256(string modelDir, string? dtype)
+    {
+        var trunk = Path.Combine(modelDir, ModelFiles.Trunk);
+        if (Precision(dtype) is not { } half)
+        {
+            return PackageManifest.Sha256Of(trunk);
+        }
+        var temp = Path.Combine(Path.GetTempPath(), $"xmod-trunk-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            WeightPrecision.Convert(trunk, temp, half);
+            return PackageManifest.Sha256Of(temp);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
     }
 
     private static void Stage(string outDir, Action<string> write)

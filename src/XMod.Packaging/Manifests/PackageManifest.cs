@@ -58,6 +58,15 @@ public sealed record PackageManifest
     /// <summary>License, data sources, intended use, limitations and the data each metric was measured on (absent in older packages).</summary>
     [JsonPropertyName("card")] public CardInfo? Card { get; init; }
 
+    /// <summary>
+    /// The precision of the weights' floats: absent (float32), "bf16" or "f16". Half-precision
+    /// packages are schema 2, which code older than them refuses with one line at install.
+    /// </summary>
+    [JsonPropertyName("dtype")] public string? DType { get; init; }
+
+    /// <summary>The schema a package with weights in <paramref name="dtype"/> is written with.</summary>
+    public static int SchemaFor(string? dtype) => dtype is null or SafeTensors.WeightPrecision.Float32 ? 1 : 2;
+
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     public static PackageManifest Load(string dir)

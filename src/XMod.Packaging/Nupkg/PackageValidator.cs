@@ -273,9 +273,14 @@ public static partial class PackageValidator
 
     private static void CheckManifest(PackageManifest m, PackageKind kind, string id, NuGetVersion version)
     {
-        if (m.Schema != 1)
+        if (m.Schema is not (1 or 2))
         {
-            Fail($"manifest schema {m.Schema} is not supported (1)");
+            Fail($"manifest schema {m.Schema} is not supported (1, or 2 for half-precision weights)");
+        }
+        if (m.DType is not (null or SafeTensors.WeightPrecision.Float32 or SafeTensors.WeightPrecision.BFloat16 or SafeTensors.WeightPrecision.Float16)
+            || m.Schema != PackageManifest.SchemaFor(m.DType))
+        {
+            Fail($"manifest dtype '{m.DType ?? "f32"}' with schema {m.Schema}: the dtype is f32 (schema 1), bf16 or f16 (schema 2)");
         }
         if (m.Kind != kind)
         {

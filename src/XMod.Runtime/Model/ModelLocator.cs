@@ -119,7 +119,7 @@ public static class ModelLocator
     /// available: those it lacks (an installed trunk has none of its own) come from the language
     /// packages installed for its trunk.
     /// </summary>
-    public static LoadedModel Open(string reference, string home, IEnumerable<string> languages)
+    public static LoadedModel Open(string reference, string home, IEnumerable<string> languages, ModelLoadOptions? options = null)
     {
         var located = Locate(reference, home);
         if (!File.Exists(Path.Combine(located.Directory, ModelStore.ConfigFile)))
@@ -127,7 +127,7 @@ public static class ModelLocator
             throw new XModException($"{reference} is a {PackageManifest.Load(located.Directory).Kind.ToString().ToLowerInvariant()} package, not a model: " +
                 "give its trunk (or a model) and name the language with --lang");
         }
-        var loaded = LoadedModel.Open(located.Directory);
+        var loaded = LoadedModel.Open(located.Directory, options: options);
         try
         {
             EnsureLanguages(loaded, languages, home, located.PackageId ?? reference);

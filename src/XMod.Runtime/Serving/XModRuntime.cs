@@ -23,6 +23,18 @@ public sealed class XModRuntimeOptions
 
     /// <summary>Languages to load when the runtime opens (more can be loaded later).</summary>
     public IList<string> Languages { get; set; } = [];
+
+    /// <summary>
+    /// Load an installed language of this trunk on its first use (Encode, FillMask, Perplexity)
+    /// instead of refusing it until LoadLanguage is called (default: on).
+    /// </summary>
+    public bool LoadOnFirstUse { get; set; } = true;
+
+    /// <summary>At most this many languages stay loaded; the least recently used is unloaded (null: no limit).</summary>
+    public int? MaxLoadedLanguages { get; set; }
+
+    /// <summary>Memory-map the trunk's and the languages' weights from the cache instead of reading them (default: on).</summary>
+    public bool MapWeights { get; set; } = true;
 }
 
 /// <summary>
@@ -38,15 +50,22 @@ public sealed class XModRuntime : IDisposable
     private readonly LoadedModel _loaded;
     private readonly object _loadLock = new();
     private readonly Dictionary<string, string> _languageDirs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _lastUse = new(StringComparer.Ordinal);
+    private readonly XModRuntimeOptions _options;
+    private long _useClock;
 
-    private XModRuntime(LocalCache cache, LoadedModel loaded, InstalledPackage trunk, string home)
+    private XModRuntime(LocalCache cache, LoadedModel loaded, InstalledPackage trunk, XModRuntimeOptions options)
     {
         _cache = cache;
-        _home = home;
+        _home = options.Home;
         _loaded = loaded;
+        _options = options;
         Trunk = trunk;
         _loaded.Model.Training = false;
     }
+
+    /// <summary>Language modules held in memory now (the trunk's SHARED module counts as one).</summary>
+    public int LoadedModuleCount => _loaded.Model.LoadedModuleCount;
 
     public InstalledPackage Trunk { get; }
 
@@ -62,7 +81,11 @@ public sealed class XModRuntime : IDisposable
         var located = ModelLocator.Locate(spec, options.Home, "trunk", PackageKind.Trunk);
         var trunk = located.Package
             ?? throw new XModException($"the runtime opens installed trunks: '{options.Trunk}' is a directory; publish and install it, or open it with LoadedModel.Open");
-        var runtime = new XModRuntime(cache, LoadedModel.OpenTrunk(located.Directory), trunk, options.Home);
+        if (options.MaxLoadedLanguages is < 1)
+        {
+            throw new XModException($"MaxLoadedLanguages must be at least 1 (got {options.MaxLoadedLanguages})");
+        }
+        var runtime = new XModRuntime(cache, LoadedModel.OpenTrunk(located.Directory, new ModelLoadOptions { MapWeights = options.MapWeights }), trunk, options);
         try
         {
             foreach (var l in options.Languages)
@@ -88,11 +111,48 @@ public sealed class XModRuntime : IDisposable
             var manifest = PackageManifest.Load(dir);
             if (manifest.Language is { } l && _loaded.Model.Languages.Contains(l.Code))
             {
+                Touch(l.Code);
                 return l.Code; // already loaded
             }
-            var code = _loaded.AddLanguage(dir);
+            // Cache snapshots are immutable (installs write a new directory and rename it): safe to map.
+            var inCache = Path.GetFullPath(dir).StartsWith(Path.GetFullPath(_cache.Root) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+            var code = _loaded.AddLanguage(dir, map: _options.MapWeights && inCache);
             _languageDirs[code] = dir;
+            Touch(code);
+            UnloadBeyondLimit(code);
             return code;
+        }
+    }
+
+    private void Touch(string code)
+    {
+        lock (_lastUse)
+        {
+            _lastUse[code] = ++_useClock;
+        }
+    }
+
+    /// <summary>Unloads the least recently used languages past MaxLoadedLanguages (never <paramref name="keep"/>); under the load lock.</summary>
+    private void UnloadBeyondLimit(string keep)
+    {
+        if (_options.MaxLoadedLanguages is not { } max)
+        {
+            return;
+        }
+        List<string> victims;
+        lock (_lastUse)
+        {
+            var loaded = _languageDirs.Keys.Where(k => k != keep).ToList();
+            victims = [.. loaded.OrderBy(k => _lastUse.GetValueOrDefault(k)).Take(Math.Max(0, loaded.Count + 1 - max))];
+        }
+        foreach (var v in victims)
+        {
+            _loaded.RemoveLanguage(v);
+            _languageDirs.Remove(v);
+            lock (_lastUse)
+            {
+                _lastUse.Remove(v);
+            }
         }
     }
 
@@ -108,6 +168,10 @@ public sealed class XModRuntime : IDisposable
             var code = Code(language);
             _loaded.RemoveLanguage(code);
             _languageDirs.Remove(code);
+            lock (_lastUse)
+            {
+                _lastUse.Remove(code);
+            }
         }
     }
 
@@ -127,8 +191,7 @@ public sealed class XModRuntime : IDisposable
     /// <summary>The last hidden state of a text: one row of H values per token.</summary>
     public float[][] Encode(string text, string language)
     {
-        using var modules = Model.PinModules(); // the tokenizer and the forward from one set of languages
-        var code = Code(language);
+        using var modules = Pin(language, out var code); // the tokenizer and the forward from one set of languages
         var ids = _loaded.TokenizerFor(code).Encode(text, Model.Config.MaxSequenceLength).Select(i => (long)i).ToArray();
         using var scope = DisposeScope.Begin();
         using var inference = Torch.InferenceMode();
@@ -139,20 +202,51 @@ public sealed class XModRuntime : IDisposable
 
     public IReadOnlyList<IReadOnlyList<MaskPrediction>> FillMask(string text, string language, int topK = 5)
     {
-        using var modules = Model.PinModules();
-        var code = Code(language);
+        using var modules = Pin(language, out var code);
         return Evaluator.FillMask(Model, _loaded.TokenizerFor(code), text, code, topK);
     }
 
     /// <summary>Held-out MLM perplexity of texts in a language (fixed masking, comparable between languages' runs).</summary>
     public LanguagePerplexity Perplexity(IEnumerable<string> texts, string language, int length = 128)
     {
-        using var modules = Model.PinModules();
-        var code = Code(language);
+        using var modules = Pin(language, out var code);
         var tokenizer = _loaded.TokenizerFor(code);
         var streams = TokenStreams.FromParagraphs(code, texts, tokenizer);
         return Evaluator.Perplexity(Model, tokenizer, streams, [code], Math.Min(length, Model.Config.MaxSequenceLength))[0];
     }
+
+    /// <summary>
+    /// Pins a module set that has <paramref name="language"/>, loading it first when it is installed
+    /// but not loaded (LoadOnFirstUse); retries when an unload raced the pin.
+    /// </summary>
+    private ModuleLease Pin(string language, out string code)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            if (_options.LoadOnFirstUse && !IsLoaded(language))
+            {
+                LoadLanguage(language);
+            }
+            var lease = Model.PinModules();
+            try
+            {
+                code = Code(language);
+                Touch(code);
+                return lease;
+            }
+            catch (XModException) when (_options.LoadOnFirstUse && attempt < 3)
+            {
+                lease.Dispose(); // unloaded between the load and the pin: load it again
+            }
+            catch
+            {
+                lease.Dispose();
+                throw;
+            }
+        }
+    }
+
+    private bool IsLoaded(string language) => Model.TryResolveLanguage(language) is not null;
 
     /// <summary>A loaded language in any form (de, deu, de-DE, lang-de) as the model's code.</summary>
     private string Code(string language) =>

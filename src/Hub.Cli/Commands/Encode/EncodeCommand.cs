@@ -16,7 +16,7 @@ public sealed class EncodeCommand(IReporter reporter, CliPaths paths)
             throw new XModException("give exactly one of --text and --ids");
         }
         // A model directory, a run or an installed id; a language it lacks comes from the packages installed for its trunk.
-        using var loaded = ModelLocator.Open(modelPath, paths.Home, [lang]);
+        using var loaded = ModelLocator.Open(modelPath, paths.Home, [lang], ModelLoadOptions.Inference);
         lang = loaded.Model.ResolveLanguage(lang);
         var ids = text is not null
             ? loaded.TokenizerFor(lang).Encode(text, loaded.Model.Config.MaxSequenceLength).Select(i => (long)i).ToArray()

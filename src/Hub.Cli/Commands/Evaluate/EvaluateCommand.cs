@@ -18,7 +18,7 @@ public sealed class EvaluateCommand(IReporter reporter, CliPaths paths)
         var corpus = CorpusFiles.Open(corpusDir);
         // Any form of a language (it, ita, it-IT, lang-it), resolved against the corpus first.
         var requested = CommaList.Split(langs) is { Count: > 0 } typed ? corpus.SelectLanguages(typed) : null;
-        using var loaded = ModelLocator.Open(modelPath, paths.Home, requested ?? []);
+        using var loaded = ModelLocator.Open(modelPath, paths.Home, requested ?? [], ModelLoadOptions.Inference);
         if (requested is null && loaded.Model.Languages.Count == 0)
         {
             // An installed trunk has no languages of its own: those installed for it that the corpus has.

@@ -20,7 +20,7 @@ public sealed class FillMaskCommand(IReporter reporter, CliPaths paths)
             throw new XModException($"--top {top} must lie between 1 and {MaxTop}");
         }
         // A model directory, a run or an installed id; a language it lacks comes from the packages installed for its trunk.
-        using var loaded = ModelLocator.Open(modelPath, paths.Home, [lang]);
+        using var loaded = ModelLocator.Open(modelPath, paths.Home, [lang], ModelLoadOptions.Inference);
         lang = loaded.Model.ResolveLanguage(lang);
         var predictions = Evaluator.FillMask(loaded.Model, loaded.TokenizerFor(lang), text, lang, top);
         if (json)

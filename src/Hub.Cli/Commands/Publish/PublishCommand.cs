@@ -10,7 +10,7 @@ namespace XModHub.Cli.Commands.Publish;
 public sealed class PublishCommand(PackageManagers packages, IReporter reporter, CliPaths paths)
 {
     /// <param name="license">An SPDX expression written into the package's manifest and card before it is packed.</param>
-    public async Task<int> RunAsync(string? target, string? model, string? trunkId, string version, string? source, CancellationToken cancel, string? license = null)
+    public async Task<int> RunAsync(string? target, string? model, string? trunkId, string version, string? source, CancellationToken cancel, string? license = null, string? dtype = null)
     {
         if (license is not null)
         {
@@ -21,8 +21,13 @@ public sealed class PublishCommand(PackageManagers packages, IReporter reporter,
         {
             var id = trunkId ?? throw new XModException("--model needs --trunk-id (the trunk's package id)");
             InputChecks.PackageId(id, "the trunk (--trunk-id)");
-            await manager.PublishModelAsync(ModelLocator.Locate(model, paths.Home).Directory, id, version, source, cancel, license);
+            await manager.PublishModelAsync(ModelLocator.Locate(model, paths.Home).Directory, id, version, source, cancel, license,
+                dtype is null ? null : XMod.Packaging.SafeTensors.WeightPrecision.Parse(dtype));
             return 0;
+        }
+        if (dtype is not null)
+        {
+            throw new XModException("--dtype applies to --model (a package directory is published as it is)");
         }
         var t = target ?? throw new XModException("give a package (lang-yo or a directory), or --model");
         var dir = Directory.Exists(t) ? t : Path.Combine("modules", t);

@@ -57,6 +57,19 @@ XMOD_API int64_t xmod_tensor_live_count(void);
 XMOD_API int64_t xmod_tensor_peak_count(void);
 XMOD_API void xmod_tensor_reset_peak(void);
 
+// ---- memory-mapped files (mapping.cpp) -------------------------------------------------------
+// A file mapped copy-on-write: tensors viewing it share the pages (no copy), writes to them stay
+// private, and the file is unmapped when the handle and every tensor made from it are gone.
+typedef struct xmod_mapping_s* xmod_mapping;
+XMOD_API xmod_mapping xmod_mapping_open(const char* path, int64_t* length);
+XMOD_API void* xmod_mapping_data(xmod_mapping m);
+// A CPU tensor over [offset, offset + bytes) of the mapping; offset must be element-aligned.
+XMOD_API xmod_tensor xmod_mapping_tensor(xmod_mapping m, int64_t offset, int32_t dtype,
+                                         const int64_t* shape, int32_t ndim);
+XMOD_API void xmod_mapping_close(xmod_mapping m);
+XMOD_API int64_t xmod_mapping_live_count(void);  // mappings not yet unmapped
+XMOD_API int64_t xmod_mapping_bytes(void);       // bytes they span
+
 // ---- ATen operators through the c10 dispatcher --------------------------------------------
 enum {
   XMOD_ARG_NONE = 0,      // None, for optional arguments
