@@ -1,5 +1,6 @@
 using XMod.Runtime.Model;
 using XMod.Training.AddLanguage;
+using XMod.Training.Distributed;
 using XModHub.Client;
 
 namespace XModHub.Cli.Commands.AddLanguage;
@@ -13,18 +14,27 @@ public sealed class AddLanguageCommand(IReporter reporter)
         var language = options.Describe().Code;
         var text = LanguageText.Read(corpusPath, language, options.HeldOutPercent);
         outDir ??= Path.Combine("modules", AddLanguageOptions.PackageId(options.Describe()));
+        // One rank of a data-parallel run when torchrun's variables are set (--nproc sets them); rank 0 writes.
+        using var parallel = DataParallel.FromEnvironment();
         AddLanguageResult result;
         try
         {
             result = LanguageExtender.Run(ModelDirectory.Resolve(trunk), text, outDir, options, reporter.Info, pr => reporter.Info(
-                $"step {pr.Step,6}/{pr.TotalSteps}  loss {pr.Loss,7:F4}  {pr.TokensPerSecond / 1000,6:F1}k tok/s  elapsed {Durations.Format(pr.Elapsed)}  ETA {Durations.Format(pr.Remaining)}"), cancel);
+                $"step {pr.Step,6}/{pr.TotalSteps}  loss {pr.Loss,7:F4}  {pr.TokensPerSecond / 1000,6:F1}k tok/s  elapsed {Durations.Format(pr.Elapsed)}  ETA {Durations.Format(pr.Remaining)}"), cancel, parallel: parallel);
         }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested || parallel is not null)
         {
             throw new CommandCancelledException("nothing was written", cancel);
+        }
+        if (parallel is { IsLeader: false })
+        {
+            return 0;
         }
         reporter.Success($"added {result.Language}: {result.TrainableParameters:N0} parameters trained ({100.0 * result.TrainableParameters / result.TotalParameters:F1}% of the model), " +
             $"{(result.HeldOutPerplexity is { } ppl ? $"held-out perplexity {ppl:F2}" : "no held-out perplexity (nothing could be held out)")}, written to {result.Directory}");
         return 0;
     }
+
+    /// <summary>--nproc N: this same command as N local ranks; the first rank to fail ends the others.</summary>
+    public int Launch(int ranks, CancellationToken cancel) => LocalLauncher.RunSelf(ranks, reporter.Error, cancel);
 }

@@ -1,6 +1,7 @@
 using XMod.Runtime.Model;
 using XMod.Runtime.Tasks;
 using XMod.Training.Checks;
+using XMod.Training.Distributed;
 using XMod.Training.FineTuning;
 using XModHub.Client;
 
@@ -13,18 +14,27 @@ public sealed class FineTuneCommand(IReporter reporter)
         var kind = TaskDataFile.ParseKind(task);
         var (examples, labels) = TaskDataFile.Read(trainFile, kind, labelList);
         options = (options with { Kind = kind, Labels = labels }).Validate(); // every input checked before the model loads
-        InputChecks.Output(outDir, force);
+        // One rank of a data-parallel run when torchrun's variables are set (--nproc sets them); rank 0 writes.
+        using var parallel = DataParallel.FromEnvironment();
+        if (parallel is not { IsLeader: false })
+        {
+            InputChecks.Output(outDir, force);
+        }
         using var loaded = LoadedModel.Open(trunk);
         TaskModel model;
         try
         {
-            model = FineTuner.Train(loaded, examples, options, reporter.Info, pr => reporter.Info($"step {pr.Step,5}/{pr.TotalSteps}  loss {pr.Loss:F4}  ETA {Durations.Format(pr.Remaining)}"), cancel);
+            model = FineTuner.Train(loaded, examples, options, reporter.Info, pr => reporter.Info($"step {pr.Step,5}/{pr.TotalSteps}  loss {pr.Loss:F4}  ETA {Durations.Format(pr.Remaining)}"), cancel, parallel: parallel);
         }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested || parallel is not null)
         {
             throw new CommandCancelledException("nothing was written", cancel);
         }
         using var _ = model;
+        if (parallel is { IsLeader: false })
+        {
+            return 0;
+        }
         var metrics = new Dictionary<string, double> { ["train_examples"] = examples.Count };
         if (kind == TaskKind.SequenceClassification)
         {
@@ -35,4 +45,7 @@ public sealed class FineTuneCommand(IReporter reporter)
         reporter.Info($"next: xmod-hub predict --model {outDir} --trunk {trunk} --lang <any language> --text \"...\"");
         return 0;
     }
+
+    /// <summary>--nproc N: this same command as N local ranks; the first rank to fail ends the others.</summary>
+    public int Launch(int ranks, CancellationToken cancel) => LocalLauncher.RunSelf(ranks, reporter.Error, cancel);
 }
