@@ -28,7 +28,9 @@ internal static class Modes
     {
         try
         {
-            using var parallel = DataParallel.FromEnvironment(TimeSpan.FromSeconds(60));
+            // Long enough for rank 0 to train a vocabulary on a busy machine while the others wait; a
+            // rank that fails is ended by the launcher at once, so this bounds only a true hang.
+            using var parallel = DataParallel.FromEnvironment(TimeSpan.FromMinutes(10));
             var rank = parallel?.Rank ?? 0;
             return args[0] switch
             {

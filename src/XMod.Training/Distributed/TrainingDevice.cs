@@ -21,6 +21,7 @@ public static class TrainingDevice
             throw new XModException("unknown device (not shown: too long or with control characters): use cpu, cuda or cuda:N");
         }
         var device = Device.Parse(text);
+        var shown = text.Trim();
         if (device.Type == DeviceType.Cpu)
         {
             return device;
@@ -28,18 +29,18 @@ public static class TrainingDevice
         var devices = cudaDevices ?? Torch.CudaDeviceCount;
         if (!(cudaBuild ?? IsCudaBuild(devices)))
         {
-            throw new XModException($"--device {device}: this libxmod_native was built against a CPU-only libtorch; on a GPU machine build it with " +
+            throw new XModException($"--device {shown}: this libxmod_native was built against a CPU-only libtorch; on a GPU machine build it with " +
                 "LIBTORCH_DIR=/path/to/cuda/libtorch (README, 'GPU build'), or train on the CPU (--device cpu)");
         }
         if (devices == 0)
         {
-            throw new XModException($"--device {device}: the libtorch has CUDA but no CUDA device is visible (check nvidia-smi and CUDA_VISIBLE_DEVICES), or train on the CPU (--device cpu)");
+            throw new XModException($"--device {shown}: the libtorch has CUDA but no CUDA device is visible (check nvidia-smi and CUDA_VISIBLE_DEVICES), or train on the CPU (--device cpu)");
         }
         if (device.Index >= devices)
         {
-            throw new XModException($"--device {device}: only {devices} CUDA device(s) are visible (cuda:0 to cuda:{devices - 1})");
+            throw new XModException($"--device {shown}: only {devices} CUDA device(s) are visible (cuda:0 to cuda:{devices - 1})");
         }
-        throw new XModException($"--device {device}: training on CUDA is not supported by this version (the model's tensors stay on the CPU); train on the CPU (--device cpu)");
+        throw new XModException($"--device {shown}: training on CUDA is not supported by this version (the model's tensors stay on the CPU); train on the CPU (--device cpu)");
     }
 
     /// <summary>Whether the loaded libtorch was built with CUDA (its configuration says so, or it sees a device).</summary>
