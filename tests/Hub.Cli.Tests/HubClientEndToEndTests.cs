@@ -86,7 +86,8 @@ public sealed class HubClientEndToEndTests : IDisposable
         Cli("install", "lang-en@1.0.1", "--trunk", "e2e-nano");
 
         // The runtime: the trunk once, languages hot-loaded while another thread encodes.
-        using var runtime = XModRuntime.Open(new XModRuntimeOptions { Home = Home, Trunk = "e2e-nano", Languages = ["de"] });
+        using var runtime = XModRuntime.Open(new XModRuntimeOptions { Home = Home, Trunk = "e2e-nano", Languages = ["de"], LoadOnFirstUse = false });
+        // (LoadOnFirstUse off: an unloaded language stays unloaded until LoadLanguage, so the unload is observable.)
         var reference = runtime.Encode("Die Datei wird gelesen.", "de_DE");
         var failures = new List<Exception>();
         var mismatches = 0;

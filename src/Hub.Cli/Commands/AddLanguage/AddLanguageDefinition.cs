@@ -24,15 +24,17 @@ public static class AddLanguageDefinition
     public static readonly Option<string?> Script = new("--script") { Description = "ISO 15924 script of a language the catalogue lacks (Latn, Cyrl, ...)" };
     public static readonly Option<string?> Family = new("--family") { Description = "Family of a language the catalogue lacks (\"Niger-Congo > Bantu\")" };
     public static readonly Option<bool> Force = new("--force") { Description = "Replace an existing --out directory" };
+    public static readonly Option<int> NProc = new("--nproc") { Description = "Data-parallel ranks to start on this machine (--batch is per rank); machines join with torchrun's MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK", DefaultValueFactory = _ => 1 };
 
     public static Command Create(IServiceProvider services)
     {
         var command = new Command("add-language", "Add a language to a frozen trunk: its vocabulary, embeddings and modules, trained with MLM")
         {
-            Id, CorpusOption, Trunk, Out, Vocab, ReuseVocab, Steps, Batch, Seq, Lr, Seed, BFloat16, Version, TrunkId, Name, Script, Family, Force,
+            Id, CorpusOption, Trunk, Out, Vocab, ReuseVocab, Steps, Batch, Seq, Lr, Seed, BFloat16, Version, TrunkId, Name, Script, Family, Force, NProc,
         };
-        command.Action = CliAction.For<AddLanguageCommand>(services, (c, p, cancel) =>
-            c.Run(p.GetValue(Id)!, p.GetValue(CorpusOption)!, p.GetValue(Trunk)!, p.GetValue(Out), Options(p), cancel), CliAction.SavingStopGrace);
+        command.Action = CliAction.For<AddLanguageCommand>(services, (c, p, cancel) => p.GetValue(NProc) != 1
+            ? c.Launch(p.GetValue(NProc), cancel)
+            : c.Run(p.GetValue(Id)!, p.GetValue(CorpusOption)!, p.GetValue(Trunk)!, p.GetValue(Out), Options(p), cancel), CliAction.SavingStopGrace);
         return command;
     }
 

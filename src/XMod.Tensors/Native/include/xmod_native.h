@@ -111,12 +111,17 @@ XMOD_API int32_t xmod_op_call(xmod_op op, const xmod_arg* args, int32_t nargs, x
 // collective fail after timeout_ms with a message naming it; the group is unusable afterwards.
 typedef struct xmod_process_group_s* xmod_process_group;
 enum { XMOD_REDUCE_SUM = 0, XMOD_REDUCE_AVG = 1 };
-// 1 when this build has Gloo; 0 when every xmod_dist_* call fails with how to get it.
+// Backends: Gloo (CPU tensors) and, in a build against a CUDA libtorch, NCCL (CUDA tensors).
+enum { XMOD_BACKEND_GLOO = 0, XMOD_BACKEND_NCCL = 1 };
+// Bit 0: this build has Gloo; bit 1: it has NCCL. 0 when every xmod_dist_* call fails with how
+// to get distributed support.
 XMOD_API int32_t xmod_dist_available(void);
 XMOD_API xmod_process_group xmod_dist_init_tcp(const char* host, int32_t port, int32_t rank,
-                                               int32_t world_size, int64_t timeout_ms);
+                                               int32_t world_size, int64_t timeout_ms,
+                                               int32_t backend);
 XMOD_API xmod_process_group xmod_dist_init_file(const char* path, int32_t rank,
-                                                int32_t world_size, int64_t timeout_ms);
+                                                int32_t world_size, int64_t timeout_ms,
+                                                int32_t backend);
 // In place, flattened into buckets of at most bucket_bytes per element type (half and bfloat16
 // are summed in float32). Returns 0, or -1 on error.
 XMOD_API int32_t xmod_dist_all_reduce(xmod_process_group pg, const xmod_tensor* tensors,
