@@ -15,6 +15,8 @@ public enum PushStatus
     Conflict,
     /// <summary>The hub's disk is full (507): nothing was stored.</summary>
     InsufficientStorage,
+    /// <summary>Larger than the hub's package limit (413).</summary>
+    TooLarge,
 }
 
 /// <summary>Where uploads are spooled while they are checked: under the hub's data directory (swept at start), never /tmp.</summary>
@@ -71,35 +73,54 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
         return (key, null);
     }
 
-    /// <summary>Pushes for an authorized key (see <see cref="AuthorizePushAsync"/>).</summary>
+    /// <summary>Pushes for an authorized key (see <see cref="AuthorizePushAsync"/>): spools the upload (hashed on the way), then pushes that.</summary>
     public async Task<PushOutcome> PushAsync(Stream upload, ApiKeyRecord key, CancellationToken cancel)
     {
-        Directory.CreateDirectory(options.TempDirectory);
-        var temp = Path.Combine(options.TempDirectory, $"push-{Guid.NewGuid():N}.nupkg");
+        ReceivedPackage? received;
+        try
+        {
+            received = await ReceivedPackage.ReceiveAsync(upload, options.TempDirectory, limits.MaxPackageBytes, cancel);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException && !IsDiskFull(e))
+        {
+            return new PushOutcome(PushStatus.Invalid, $"the upload could not be read (a malformed multipart body or a broken connection): {e.Message}");
+        }
+        catch (IOException e) when (IsDiskFull(e))
+        {
+            return new PushOutcome(PushStatus.InsufficientStorage, "the hub's disk is full: nothing was stored; try again later (and tell the hub's operator)");
+        }
+        if (received is null)
+        {
+            return new PushOutcome(PushStatus.TooLarge, TooLargeMessage(limits.MaxPackageBytes));
+        }
+        await using (received)
+        {
+            return await PushAsync(received, key, cancel);
+        }
+    }
+
+    /// <summary>The 413 text: the limit and the setting that raises it.</summary>
+    public static string TooLargeMessage(long limit) =>
+        $"the package exceeds this hub's limit of {limit:N0} bytes (setting Hub:MaxPackageBytes, environment XMODHUB__Hub__MaxPackageBytes)";
+
+    /// <summary>
+    /// Pushes a package already spooled and hashed (the server's receive path): validation reads
+    /// each entry once and trusts the hash computed on the way in; a file-system store takes the
+    /// file over by renaming it instead of copying it.
+    /// </summary>
+    public async Task<PushOutcome> PushAsync(ReceivedPackage received, ApiKeyRecord key, CancellationToken cancel)
+    {
+        var file = received.File;
         PackageRecord? record = null;
         try
         {
-            await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
-            long copied;
-            try
-            {
-                copied = await CopyLimitedAsync(upload, file, limits.MaxPackageBytes, cancel);
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException && !IsDiskFull(e))
-            {
-                return new PushOutcome(PushStatus.Invalid, $"the upload could not be read (a malformed multipart body or a broken connection): {e.Message}");
-            }
-            if (copied < 0)
-            {
-                return new PushOutcome(PushStatus.Invalid, $"the package exceeds the {limits.MaxPackageBytes:N0}-byte limit");
-            }
             ValidatedPackage package;
             try
             {
                 var trunkRef = TryReadTrunkReference(file);
                 var trunk = trunkRef?.Id is null || trunkRef.Sha256 is null ? null : await store.FindTrunkAsync(trunkRef.Id, trunkRef.Sha256, cancel);
                 var config = trunk?.ConfigJson is { } json ? JsonSerializer.Deserialize<XModConfig>(json) : null;
-                package = PackageValidator.Validate(file, limits, r => trunkRef is not null && r.Id == trunkRef.Id && r.Sha256 == trunkRef.Sha256 ? config : null);
+                package = PackageValidator.Validate(file, limits, r => trunkRef is not null && r.Id == trunkRef.Id && r.Sha256 == trunkRef.Sha256 ? config : null, received.Sha256);
             }
             catch (PackageValidationException e)
             {
@@ -119,7 +140,8 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
             var result = await store.AddAsync(stored, async ct =>
             {
                 file.Position = 0;
-                await blobs.PutAsync(BlobPath(stored.Id, stored.Version), file, overwrite: true, ct);
+                await (blobs is ILocalBlobStorage local ? local.PutFileAsync(BlobPath(stored.Id, stored.Version), received.Path, overwrite: true, ct)
+                    : blobs.PutAsync(BlobPath(stored.Id, stored.Version), file, overwrite: true, ct));
             }, cancel);
             return result switch
             {
@@ -136,10 +158,6 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
                 await TryAsync(() => blobs.DeleteAsync(BlobPath(record.Id, record.Version), CancellationToken.None));
             }
             return new PushOutcome(PushStatus.InsufficientStorage, "the hub's disk is full: nothing was stored; try again later (and tell the hub's operator)");
-        }
-        finally
-        {
-            File.Delete(temp);
         }
     }
 
@@ -294,6 +312,23 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
         return stream;
     }
 
+    /// <summary>A version's record and its blob's path (for serving the file as it lies); null when there is no such version.</summary>
+    public async Task<(PackageRecord Package, string Blob)?> FindDownloadAsync(string id, string version, CancellationToken cancel) =>
+        await store.GetAsync(id, Normalize(version), cancel) is { } package ? (package, BlobPath(package.Id, package.Version)) : null;
+
+    /// <summary>Counts one download; a counter is not worth a failed download, so a failure to count is ignored.</summary>
+    public async Task CountDownloadAsync(PackageRecord package, CancellationToken cancel)
+    {
+        try
+        {
+            await store.AddDownloadAsync(package.Id, package.Version, cancel);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A full disk, a locked index: serve the file uncounted.
+        }
+    }
+
     public static string Normalize(string version) => NuGetVersion.TryParse(version, out var v) ? v.ToNormalizedString() : version;
 
     private static PackageRecord ToRecord(ValidatedPackage p, Stream file, string publisher)
@@ -375,24 +410,5 @@ public sealed class PackageService(IMetadataStore store, IBlobStorage blobs, Api
         {
             file.Position = 0;
         }
-    }
-
-    private static async Task<long> CopyLimitedAsync(Stream source, Stream target, long limit, CancellationToken cancel)
-    {
-        var buffer = new byte[1 << 16];
-        long total = 0;
-        int n;
-        while ((n = await source.ReadAsync(buffer, cancel)) > 0)
-        {
-            total += n;
-            if (total > limit)
-            {
-                return -1;
-            }
-            await target.WriteAsync(buffer.AsMemory(0, n), cancel);
-        }
-        await target.FlushAsync(cancel);
-        target.Position = 0;
-        return total;
     }
 }

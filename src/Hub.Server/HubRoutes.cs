@@ -1,8 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Net.Http.Headers;
 using NuGet.Versioning;
 using XMod.Packaging.Manifests;
 using XModHub.Core;
@@ -43,7 +40,7 @@ public static class HubRoutes
 
         // ---- NuGet v3 -------------------------------------------------------------------------
         app.MapGet("/v3/index.json", (HttpRequest r) => Results.Json(ServiceIndex(Base(r))));
-        app.MapPut(PushPath, Push).DisableAntiforgery();
+        app.MapPut(PushPath, PackageTransfer.Push).DisableAntiforgery();
         app.MapDelete("/api/v2/package/{id}/{version}", (string id, string version, HttpRequest r, PackageService s, CancellationToken c) => SetListed(id, version, false, r, s, c));
         app.MapPost("/api/v2/package/{id}/{version}", (string id, string version, HttpRequest r, PackageService s, CancellationToken c) => SetListed(id, version, true, r, s, c));
         app.MapGet("/v3/package/{id}/index.json", async (string id, IMetadataStore store, CancellationToken c) =>
@@ -91,67 +88,6 @@ public static class HubRoutes
         return new Dictionary<string, object> { ["version"] = "3.0.0", ["resources"] = resources };
     }
 
-    /// <summary>
-    /// The key is checked before a byte of the body is read; then the body limit is raised to the
-    /// package limit for this request only, and the first file part is streamed to the service
-    /// (no form buffering: no 128 MiB multipart cap, no spool file in /tmp).
-    /// </summary>
-    private static async Task<IResult> Push(HttpRequest request, PackageService service, XMod.Packaging.Nupkg.PackageLimits limits, CancellationToken cancel)
-    {
-        var (key, refused) = await service.AuthorizePushAsync(request.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel);
-        if (refused is not null)
-        {
-            return Outcome(refused);
-        }
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-        {
-            size.MaxRequestBodySize = limits.MaxPackageBytes + (1 << 20);
-        }
-        if (request.ContentLength > limits.MaxPackageBytes + (1 << 20))
-        {
-            return Results.Text($"the package exceeds the {limits.MaxPackageBytes:N0}-byte limit", statusCode: StatusCodes.Status413PayloadTooLarge);
-        }
-        try
-        {
-            if (!request.HasFormContentType)
-            {
-                return Outcome(await service.PushAsync(request.Body, key!, cancel));
-            }
-            var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var type) ? HeaderUtilities.RemoveQuotes(type.Boundary).Value : null;
-            if (string.IsNullOrEmpty(boundary))
-            {
-                return Results.BadRequest("the multipart body has no boundary");
-            }
-            var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = limits.MaxPackageBytes + (1 << 20) };
-            for (var section = await reader.ReadNextSectionAsync(cancel); section is not null; section = await reader.ReadNextSectionAsync(cancel))
-            {
-                if (ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) && disposition.IsFileDisposition())
-                {
-                    return Outcome(await service.PushAsync(section.Body, key!, cancel));
-                }
-            }
-            return Results.BadRequest("the request holds no package (multipart/form-data with the .nupkg as its first file part)");
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException && !PackageService.IsDiskFull(e))
-        {
-            return Results.BadRequest($"the multipart body is malformed: {e.Message}");
-        }
-        catch (BadHttpRequestException e)
-        {
-            return Results.Text(e.Message, statusCode: e.StatusCode);
-        }
-    }
-
-    private static IResult Outcome(PushOutcome outcome) => outcome.Status switch
-    {
-        PushStatus.Created => Results.Text(outcome.Message, statusCode: StatusCodes.Status201Created),
-        PushStatus.Invalid => Results.Text(outcome.Message, statusCode: StatusCodes.Status400BadRequest),
-        PushStatus.Unauthorized => Results.Text(outcome.Message, statusCode: StatusCodes.Status401Unauthorized),
-        PushStatus.Forbidden => Results.Text(outcome.Message, statusCode: StatusCodes.Status403Forbidden),
-        PushStatus.InsufficientStorage => Results.Text(outcome.Message, statusCode: StatusCodes.Status507InsufficientStorage),
-        _ => Results.Text(outcome.Message, statusCode: StatusCodes.Status409Conflict),
-    };
-
     private static async Task<IResult> SetListed(string id, string version, bool listed, HttpRequest r, PackageService service, CancellationToken cancel)
     {
         return await service.SetListedAsync(id, version, listed, r.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel) switch
@@ -163,13 +99,12 @@ public static class HubRoutes
         };
     }
 
-    private static async Task<IResult> Content(string id, string version, string file, HttpRequest r, PackageService service, IMetadataStore store, CancellationToken cancel)
+    private static async Task<IResult> Content(string id, string version, string file, HttpRequest r, PackageService service, IMetadataStore store, IBlobStorage blobs, CancellationToken cancel)
     {
         var lower = $"{id}.{version}".ToLowerInvariant();
         if (file.Equals(lower + ".nupkg", StringComparison.OrdinalIgnoreCase))
         {
-            var stream = await service.DownloadAsync(id, version, cancel, count: !HttpMethods.IsHead(r.Method));
-            return stream is null ? Results.NotFound() : Results.Stream(stream, "application/octet-stream", enableRangeProcessing: true);
+            return await PackageTransfer.Download(id, version, r, service, blobs, cancel);
         }
         if (file.Equals(id.ToLowerInvariant() + ".nuspec", StringComparison.OrdinalIgnoreCase))
         {

@@ -33,6 +33,7 @@ public static class CliApp
         QuickstartDefinition.Create(services),
         InstallDefinition.Create(services),
         PublishDefinition.Create(services),
+        PackDefinition.Create(services),
         SearchDefinition.Create(services),
         InfoDefinition.Create(services),
         ListDefinition.Create(services),
@@ -47,6 +48,7 @@ public static class CliApp
         OwnersDefinition.Create(services),
         UnlistDefinition.CreateUnlist(services),
         UnlistDefinition.CreateRelist(services),
+        StudyDefinition.Create(services),
     };
 
     public static async Task<int> RunAsync(string[] args, IReporter reporter)

@@ -37,6 +37,7 @@ public static class CliServices
         services.AddTransient<QuickstartCommand>();
         services.AddTransient<InstallCommand>();
         services.AddTransient<PublishCommand>();
+        services.AddTransient<PackCommand>();
         services.AddTransient<SearchCommand>();
         services.AddTransient<InfoCommand>();
         services.AddTransient<ListCommand>();
@@ -46,6 +47,7 @@ public static class CliServices
         services.AddTransient<KeysCommand>();
         services.AddTransient<OwnersCommand>();
         services.AddTransient<UnlistCommand>();
+        services.AddTransient<StudyCommand>();
         configure?.Invoke(services);
         return services.BuildServiceProvider();
     }

@@ -13,11 +13,16 @@ public sealed class CorpusBuildCommand(IReporter reporter, CliPaths paths)
         {
             throw new XModException($"--heldout-percent {heldOutPercent} must lie between 1 and 50");
         }
+        if (File.Exists(outDir))
+        {
+            throw new XModException($"--out {outDir} is a file; give a directory for the corpora (it is created when missing)");
+        }
+        var maxBytes = CorpusOptions.MegabytesToBytes(maxMb); // checked before anything is printed or fetched
         var languages = ParseLanguages(langs);
         reporter.Info($"building corpora for {languages.Count} languages into {outDir}");
         var manifest = CorpusBuilder.Build(languages, outDir, new CorpusOptions
         {
-            MaxTrainBytes = CorpusOptions.MegabytesToBytes(maxMb),
+            MaxTrainBytes = maxBytes,
             HeldOutPercent = heldOutPercent,
             UseManPages = manPages,
             UseUdhr = udhr,
