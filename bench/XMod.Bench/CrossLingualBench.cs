@@ -57,7 +57,7 @@ internal static class CrossLingualBench
             {
                 var test = Sections(corpus, code, heldOut: code == "en_XX").Take(1500).ToList();
                 var predicted = task.Classify(test.Select(t => t.Text).ToList(), code);
-                perLanguage[code] = (test.Zip(predicted).Count(x => x.First.Label == x.Second.Label) / (double)test.Count, test.Count);
+                perLanguage[code] = (test.Zip(predicted).Count(x => x.First.Label == x.Second.Index) / (double)test.Count, test.Count);
                 Log($"{name} {code}: {perLanguage[code].Item1:P1} of {test.Count}");
             }
             results[name] = perLanguage;

@@ -135,7 +135,8 @@ internal static class HubBench
         }
     }
 
-    private static async Task<double> TimeGet(HttpClient http, string url)
+    /// <summary>Seconds to GET <paramref name="url"/> to the end, reading as a client would.</summary>
+    internal static async Task<double> TimeGet(HttpClient http, string url)
     {
         var sw = Stopwatch.StartNew();
         using var resp = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);

@@ -18,10 +18,14 @@ return suite switch
         int.Parse(Option("--languages") ?? "10", System.Globalization.CultureInfo.InvariantCulture)),
     "hub" => await HubBench.RunAsync(Option("--nginx") ?? "/usr/sbin/nginx", rounds),
     "runtime" => await RuntimeBench.RunAsync(rounds),
+    "hub-bigpkg" => await HubBigPackageBench.RunAsync(Option("--nginx") ?? "/usr/sbin/nginx", int.Parse(Option("--rounds") ?? "2", System.Globalization.CultureInfo.InvariantCulture),
+        int.Parse(Option("--languages") ?? "81", System.Globalization.CultureInfo.InvariantCulture), Option("--work")),
     "hub-search-scale" => await HubSearchScaleBench.RunAsync(int.Parse(Option("--ids") ?? "100000", System.Globalization.CultureInfo.InvariantCulture), rounds),
     "allreduce" => AllReduceBench.Run(args, int.Parse(Option("--rounds") ?? "20", System.Globalization.CultureInfo.InvariantCulture)),
+    "load" => LoadBench.Run(Option("--work") ?? Path.GetTempPath(), int.Parse(Option("--rounds") ?? "3", System.Globalization.CultureInfo.InvariantCulture), args.Contains("--keep")),
+    "load-child" => LoadBench.ChildMain(args[1], args[2]),
     "dataparallel" => DataParallelBench.Run(args, int.Parse(Option("--rounds") ?? "6", System.Globalization.CultureInfo.InvariantCulture)),
-    _ => Fail($"unknown suite '{suite}': use foundation, pretrain, xlingual, hub, hub-search-scale, runtime, allreduce or dataparallel"),
+    _ => Fail($"unknown suite '{suite}': use foundation, pretrain, xlingual, hub, hub-bigpkg, hub-search-scale, runtime, load, allreduce or dataparallel"),
 };
 
 static int Fail(string message)

@@ -1,5 +1,6 @@
 using XMod.Packaging.Nupkg;
 using XModHub.Core;
+using XModHub.Core.Evaluations;
 using XModHub.Plugins.Metadata.PostgreSql;
 using XModHub.Plugins.Metadata.Sqlite;
 using XModHub.Plugins.Storage.AzureBlob;
@@ -25,8 +26,8 @@ public static class HubApp
 
     private static readonly Dictionary<string, Action<IServiceCollection, IConfiguration>> s_databases = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["Sqlite"] = (s, c) => s.AddSqliteMetadata(c),
-        ["PostgreSql"] = (s, c) => s.AddPostgreSqlMetadata(c),
+        ["Sqlite"] = (s, c) => s.AddSqliteMetadata(c).AddSqliteEvaluations(c),
+        ["PostgreSql"] = (s, c) => s.AddPostgreSqlMetadata(c).AddPostgreSqlEvaluations(c),
     };
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -60,6 +61,7 @@ public static class HubApp
         builder.Services.AddSingleton(new SweepOptions(
             TimeSpan.FromSeconds(config.GetValue("Hub:OrphanMinAgeSeconds", 900)),
             TimeSpan.FromSeconds(config.GetValue("Hub:SweepIntervalSeconds", 3600))));
+        builder.Services.AddSingleton<EvaluationService>();
         builder.Services.AddSingleton(new HubOptions(dataDir));
         builder.Services.AddSingleton(new PushOptions(Path.Combine(dataDir, "tmp")));
         builder.Services.AddSingleton(new HubUrls(config["Hub:PublicBaseUrl"]));

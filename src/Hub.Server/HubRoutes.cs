@@ -1,8 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Net.Http.Headers;
 using NuGet.Versioning;
 using XMod.Packaging.Manifests;
 using XModHub.Core;
@@ -43,7 +40,7 @@ public static class HubRoutes
 
         // ---- NuGet v3 -------------------------------------------------------------------------
         app.MapGet("/v3/index.json", (HttpRequest r) => Results.Json(ServiceIndex(Base(r))));
-        app.MapPut(PushPath, Push).DisableAntiforgery();
+        app.MapPut(PushPath, PackageTransfer.Push).DisableAntiforgery();
         app.MapDelete("/api/v2/package/{id}/{version}", (string id, string version, HttpRequest r, PackageService s, CancellationToken c) => SetListed(id, version, false, r, s, c));
         app.MapPost("/api/v2/package/{id}/{version}", (string id, string version, HttpRequest r, PackageService s, CancellationToken c) => SetListed(id, version, true, r, s, c));
         app.MapGet("/v3/package/{id}/index.json", async (string id, IPackageIndex store, CancellationToken c) =>
@@ -57,8 +54,7 @@ public static class HubRoutes
         app.MapGet("/v3/autocomplete", Autocomplete);
 
         // ---- the language API -------------------------------------------------------------------
-        app.MapGet("/api/languages", Languages);
-        app.MapGet("/api/packages/{id}", Details);
+        BrowseApi.Map(app); // languages, packages, trunks, tasks
         app.MapGet("/api/trunks/{id}/{version}/packages", FittingPackages);
         app.MapPost("/api/keys", CreateKey);
         app.MapGet("/api/keys", ListKeys);
@@ -67,9 +63,10 @@ public static class HubRoutes
         app.MapPost("/api/packages/{id}/owners", AddOwner);
         app.MapDelete("/api/packages/{id}/owners/{owner}", RemoveOwner);
 
+        EvaluationRoutes.Map(app);
+
         // ---- pages ----------------------------------------------------------------------------------
-        app.MapGet("/", BrowsePage.Index);
-        app.MapGet("/packages/{id}", BrowsePage.Package);
+        BrowsePage.Map(app);
     }
 
     internal static string Base(HttpRequest r) => r.HttpContext.RequestServices.GetRequiredService<HubUrls>().Base(r.HttpContext.RequestServices);
@@ -91,67 +88,6 @@ public static class HubRoutes
         return new Dictionary<string, object> { ["version"] = "3.0.0", ["resources"] = resources };
     }
 
-    /// <summary>
-    /// The key is checked before a byte of the body is read; then the body limit is raised to the
-    /// package limit for this request only, and the first file part is streamed to the service
-    /// (no form buffering: no 128 MiB multipart cap, no spool file in /tmp).
-    /// </summary>
-    private static async Task<IResult> Push(HttpRequest request, PackageService service, XMod.Packaging.Nupkg.PackageLimits limits, CancellationToken cancel)
-    {
-        var (key, refused) = await service.AuthorizePushAsync(request.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel);
-        if (refused is not null)
-        {
-            return Outcome(refused);
-        }
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-        {
-            size.MaxRequestBodySize = limits.MaxPackageBytes + (1 << 20);
-        }
-        if (request.ContentLength > limits.MaxPackageBytes + (1 << 20))
-        {
-            return Results.Text($"the package exceeds the {limits.MaxPackageBytes:N0}-byte limit", statusCode: StatusCodes.Status413PayloadTooLarge);
-        }
-        try
-        {
-            if (!request.HasFormContentType)
-            {
-                return Outcome(await service.PushAsync(request.Body, key!, cancel));
-            }
-            var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var type) ? HeaderUtilities.RemoveQuotes(type.Boundary).Value : null;
-            if (string.IsNullOrEmpty(boundary))
-            {
-                return Results.BadRequest("the multipart body has no boundary");
-            }
-            var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = limits.MaxPackageBytes + (1 << 20) };
-            for (var section = await reader.ReadNextSectionAsync(cancel); section is not null; section = await reader.ReadNextSectionAsync(cancel))
-            {
-                if (ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) && disposition.IsFileDisposition())
-                {
-                    return Outcome(await service.PushAsync(section.Body, key!, cancel));
-                }
-            }
-            return Results.BadRequest("the request holds no package (multipart/form-data with the .nupkg as its first file part)");
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException && !PackageService.IsDiskFull(e))
-        {
-            return Results.BadRequest($"the multipart body is malformed: {e.Message}");
-        }
-        catch (BadHttpRequestException e)
-        {
-            return Results.Text(e.Message, statusCode: e.StatusCode);
-        }
-    }
-
-    private static IResult Outcome(PushOutcome outcome) => outcome.Status switch
-    {
-        PushStatus.Created => Results.Text(outcome.Message, statusCode: StatusCodes.Status201Created),
-        PushStatus.Invalid => Results.Text(outcome.Message, statusCode: StatusCodes.Status400BadRequest),
-        PushStatus.Unauthorized => Results.Text(outcome.Message, statusCode: StatusCodes.Status401Unauthorized),
-        PushStatus.Forbidden => Results.Text(outcome.Message, statusCode: StatusCodes.Status403Forbidden),
-        PushStatus.InsufficientStorage => Results.Text(outcome.Message, statusCode: StatusCodes.Status507InsufficientStorage),
-        _ => Results.Text(outcome.Message, statusCode: StatusCodes.Status409Conflict),
-    };
-
     private static async Task<IResult> SetListed(string id, string version, bool listed, HttpRequest r, PackageService service, CancellationToken cancel)
     {
         return await service.SetListedAsync(id, version, listed, r.Headers["X-NuGet-ApiKey"].FirstOrDefault(), cancel) switch
@@ -163,13 +99,12 @@ public static class HubRoutes
         };
     }
 
-    private static async Task<IResult> Content(string id, string version, string file, HttpRequest r, PackageService service, IPackageIndex store, CancellationToken cancel)
+    private static async Task<IResult> Content(string id, string version, string file, HttpRequest r, PackageService service, IPackageIndex store, IBlobStorage blobs, CancellationToken cancel)
     {
         var lower = $"{id}.{version}".ToLowerInvariant();
         if (file.Equals(lower + ".nupkg", StringComparison.OrdinalIgnoreCase))
         {
-            var stream = await service.DownloadAsync(id, version, cancel, count: !HttpMethods.IsHead(r.Method));
-            return stream is null ? Results.NotFound() : Results.Stream(stream, "application/octet-stream", enableRangeProcessing: true);
+            return await PackageTransfer.Download(id, version, r, service, blobs, cancel);
         }
         if (file.Equals(id.ToLowerInvariant() + ".nuspec", StringComparison.OrdinalIgnoreCase))
         {
@@ -241,10 +176,13 @@ public static class HubRoutes
         };
     }
 
-    private static async Task<IResult> Search(HttpRequest r, PackageSearch search, IPackageIndex store, CancellationToken cancel)
+    private static async Task<IResult> Search(HttpRequest r, PackageSearch search, IPackageIndex store, XModHub.Core.Evaluations.EvaluationService evaluations, CancellationToken cancel)
     {
         var b = Base(r);
-        var (total, page) = await search.SearchAsync(Query(r), cancel);
+        var query = Query(r);
+        // A language named in any form (de, deu, de_DE, German, Deutsch) finds its packages by code.
+        var (total, page) = await search.SearchAsync(BrowseData.ResolveLanguage(query.Text) is { } language ? query with { Text = language.Code } : query, cancel);
+        var measured = await evaluations.MeasuredAsync(page, cancel);
         var data = new List<object>();
         foreach (var p in page)
         {
@@ -269,6 +207,9 @@ public static class HubRoutes
                     ["version"] = v.Version,
                     ["downloads"] = v.Downloads,
                 }),
+                // XModHub's own fields (NuGet clients ignore them): the hub's measurement and the publisher's claim, apart.
+                ["xmodMeasured"] = BrowseApi.Measured(measured.GetValueOrDefault(XModHub.Core.Evaluations.EvaluationService.Key(p))),
+                ["xmodReported"] = BrowseApi.Reported(p),
             });
         }
         return Results.Json(new Dictionary<string, object> { ["totalHits"] = total, ["data"] = data });
@@ -307,36 +248,6 @@ public static class HubRoutes
         ["published"] = p.Published,
         ["description"] = p.Description,
     };
-
-    private static async Task<IResult> Languages(HttpRequest r, PackageSearch search, IPackageIndex store, CancellationToken cancel)
-    {
-        var (total, page) = await search.SearchAsync(Query(r, 1000) with { Kind = PackageKind.Language }, cancel);
-        var list = new List<object>();
-        foreach (var p in page)
-        {
-            list.Add(Summary(p, (await store.GetVersionsAsync(p.Id, true, cancel)).Sum(v => v.Downloads)));
-        }
-        return Results.Json(new { total, languages = list });
-    }
-
-    private static async Task<IResult> Details(string id, IPackageIndex store, IOwnerStore owners, CancellationToken cancel)
-    {
-        var versions = await store.GetVersionsAsync(id, includeUnlisted: true, cancel);
-        if (versions.Count == 0)
-        {
-            return Results.NotFound();
-        }
-        var latest = VersionOrder.Newest(versions);
-        return Results.Json(new Dictionary<string, object?>
-        {
-            ["package"] = Summary(latest, versions.Sum(v => v.Downloads)),
-            ["versions"] = versions.Select(v => new { version = v.Version, listed = v.Listed, downloads = v.Downloads, published = v.Published, sha256 = v.Sha256, size = v.Size }),
-            ["owners"] = await owners.GetOwnersAsync(id, cancel),
-            ["manifest"] = JsonNode.Parse(latest.ManifestJson),
-            ["readme"] = latest.Readme,
-            ["install"] = InstallCommand(latest),
-        });
-    }
 
     /// <summary>The id a user types: lang-de for xmod-mini.lang-de.</summary>
     internal static string ShortId(PackageRecord p) =>
@@ -414,7 +325,7 @@ public static class HubRoutes
         {
             return error;
         }
-        var known = new[] { ApiKeyService.Push, ApiKeyService.Unlist, ApiKeyService.Admin };
+        var known = new[] { ApiKeyService.Push, ApiKeyService.Unlist, ApiKeyService.Admin, XModHub.Core.Evaluations.EvaluationService.Scope };
         if (Text(body, "user") is not { } user || user.Length > 100)
         {
             return Results.BadRequest("a key needs a user: {\"user\": \"name\", \"scopes\": [...]}");
@@ -425,6 +336,10 @@ public static class HubRoutes
             return Results.BadRequest($"a key needs scopes: a non-empty list among {string.Join(", ", known)}");
         }
         var scopes = scopesEl.EnumerateArray().Select(s => s.GetString()!).Distinct().ToArray();
+        if (scopes.Contains(XModHub.Core.Evaluations.EvaluationService.Scope) && scopes.Length > 1)
+        {
+            return Results.BadRequest("an evaluator key has the evaluate scope alone: it posts evaluations and does nothing else");
+        }
         var name = Text(body, "name") ?? "";
         return Results.Json(new { key = await keys.CreateAsync(user, scopes, name.Length > 200 ? name[..200] : name, cancel), user, scopes });
     }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using XModHub.Cli;
+using XModHub.Client;
 
 namespace Hub.Cli.Tests;
 
@@ -12,10 +13,12 @@ internal sealed class CliHarness : IAsyncDisposable
     private readonly StringWriter _out = new();
     private readonly StringWriter _err = new();
 
-    public CliHarness(Action<IServiceCollection>? configure = null)
+    /// <param name="reporter">Wraps the console reporter (a test that acts on what a command prints).</param>
+    public CliHarness(Action<IServiceCollection>? configure = null, Func<IReporter, IReporter>? reporter = null)
     {
         Home = Directory.CreateTempSubdirectory("xmod-cli-unit-").FullName;
-        Services = CliServices.Create(new ConsoleReporter(TextWriter.Synchronized(_out), TextWriter.Synchronized(_err)), new CliPaths(Home), configure);
+        IReporter console = new ConsoleReporter(TextWriter.Synchronized(_out), TextWriter.Synchronized(_err));
+        Services = CliServices.Create(reporter?.Invoke(console) ?? console, new CliPaths(Home), configure);
     }
 
     public string Home { get; }

@@ -21,9 +21,9 @@ public sealed class CommandTests
     public async Task SourceAddListRemoveEditTheHomeConfigOnly()
     {
         await using var cli = new CliHarness();
-        Assert.Equal(0, await cli.RunAsync("source", "add", "mine", "http://127.0.0.1:1/v3/index.json", "--api-key", "secret"));
-        Assert.Equal(0, await cli.RunAsync("source", "add", "other", "http://127.0.0.1:2/v3/index.json"));
-        Assert.Equal(0, await cli.RunAsync("source", "add", "mine", "http://127.0.0.1:3/v3/index.json")); // replaces, moves last
+        Assert.Equal(0, await cli.RunAsync("source", "add", "mine", "http://127.0.0.1:1/v3/index.json", "--no-check", "--api-key", "secret"));
+        Assert.Equal(0, await cli.RunAsync("source", "add", "other", "http://127.0.0.1:2/v3/index.json", "--no-check"));
+        Assert.Equal(0, await cli.RunAsync("source", "add", "mine", "http://127.0.0.1:3/v3/index.json", "--no-check")); // replaces, moves last
         var config = ClientConfig.Load(cli.Home);
         Assert.Equal(["other", "mine"], config.Sources.Select(s => s.Name));
         Assert.Equal("http://127.0.0.1:3/v3/index.json", config.Sources[1].Url);
@@ -37,11 +37,12 @@ public sealed class CommandTests
         Assert.Contains("mine         http://127.0.0.1:3/v3/index.json", cli.StdOut);
         Assert.DoesNotContain("other        http", cli.StdOut.Split("source remove")[^1]);
         Assert.Equal(["mine"], ClientConfig.Load(cli.Home).Sources.Select(s => s.Name));
+        Assert.Equal(3, Lines(cli.StdOut).Count(l => l.EndsWith("was not checked; it is used as it is", StringComparison.Ordinal)));
         Assert.Equal("", cli.StdErr);
     }
 
     [Fact]
-    public void PackageCommandsTakeTheirHomeFromTheContainer()
+    public async Task PackageCommandsTakeTheirHomeFromTheContainer()
     {
         var home = Directory.CreateTempSubdirectory("xmod-cli-unit-").FullName;
         try
@@ -51,8 +52,9 @@ public sealed class CommandTests
             var packages = new PackageManagers(new CliPaths(home), http, reporter);
             Assert.Equal(0, new ListCommand(packages, reporter).Run());
             Assert.Equal(0, new CacheCommand(packages, reporter).Verify());
-            Assert.Equal(0, new SourceCommand(packages, reporter).Add("a", "http://127.0.0.1:1/v3/index.json", null));
-            Assert.Equal(["nothing installed", "every installed package is intact", "source a -> http://127.0.0.1:1/v3/index.json"], reporter.Lines);
+            Assert.Equal(0, await new SourceCommand(packages, reporter, http).AddAsync("a", "http://127.0.0.1:1/v3/index.json", null, noCheck: true, null, CancellationToken.None));
+            Assert.Equal(["nothing installed", "every installed package is intact", "warning: http://127.0.0.1:1/v3/index.json was not checked; it is used as it is",
+                "source a -> http://127.0.0.1:1/v3/index.json"], reporter.Lines);
             Assert.True(File.Exists(ClientConfig.PathIn(home)), "the source went to the injected home");
         }
         finally
@@ -71,7 +73,7 @@ public sealed class CommandTests
         Assert.Equal(1, await cli.RunAsync("publish"));
         Assert.Equal("", cli.StdOut);
         Assert.Equal([
-            "error: t.lang-de is not installed",
+            "error: t.lang-de is not installed ('xmod-hub list' shows what is)",
             "error: 'not-a-version' in lang-de@not-a-version is not a version (SemVer, e.g. lang-de@1.0.0)",
             "error: no hub is configured: run 'xmod-hub source add NAME URL' (or set XMOD_HUB)",
             "error: give a package (lang-yo or a directory), or --model",
@@ -104,15 +106,16 @@ public sealed class CommandTests
         silent.Start();
         var port = ((IPEndPoint)silent.LocalEndpoint).Port;
         await using var cli = new CliHarness();
-        Assert.Equal(0, await cli.RunAsync("source", "add", "silent", $"http://127.0.0.1:{port}/v3/index.json"));
+        Assert.Equal(0, await cli.RunAsync("source", "add", "silent", $"http://127.0.0.1:{port}/v3/index.json", "--no-check"));
         var before = cli.StdOut;
+        var errorsBefore = Lines(cli.StdErr).Count;
 
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
         var started = DateTime.UtcNow;
         Assert.Equal(130, await cli.RunAsync(cancel.Token, "search", "yoruba"));
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30), "search did not stop on cancellation");
         Assert.Equal(before, cli.StdOut);
-        Assert.Equal(["cancelled"], Lines(cli.StdErr));
+        Assert.Equal(["cancelled"], Lines(cli.StdErr).Skip(errorsBefore));
     }
 
     [Fact]

@@ -86,7 +86,8 @@ public sealed class HubClientEndToEndTests : IDisposable
         Cli("install", "lang-en@1.0.1", "--trunk", "e2e-nano");
 
         // The runtime: the trunk once, languages hot-loaded while another thread encodes.
-        using var runtime = XModRuntime.Open(new XModRuntimeOptions { Home = Home, Trunk = "e2e-nano", Languages = ["de"] });
+        using var runtime = XModRuntime.Open(new XModRuntimeOptions { Home = Home, Trunk = "e2e-nano", Languages = ["de"], LoadOnFirstUse = false });
+        // (LoadOnFirstUse off: an unloaded language stays unloaded until LoadLanguage, so the unload is observable.)
         var reference = runtime.Encode("Die Datei wird gelesen.", "de_DE");
         var failures = new List<Exception>();
         var mismatches = 0;
@@ -144,7 +145,8 @@ public sealed class HubClientEndToEndTests : IDisposable
         Cli("finetune", "--trunk", run, "--train", train, "--lang", "en_XX", "--out", task, "--epochs", "1", "--batch", "2", "--max-length", "32");
         using var taskModel = runtime.OpenTask(task);
         var predicted = taskModel.Classify(["Die Datei wird gelesen."], "de_DE");
-        Assert.InRange(predicted[0].Label, 0, 1);
+        Assert.Contains(predicted[0].Label, new[] { "a", "b" }); // label names, not indices
+        Assert.Equal(taskModel.Labels[predicted[0].Index], predicted[0].Label);
         Assert.Empty(failures);
         Assert.Equal(0, mismatches);
         Assert.True(encodes > 3, $"the encoder thread ran {encodes} times");

@@ -51,7 +51,7 @@ public sealed class LanguageVerbsTests : IDisposable
 
         // Without its module, Yoruba is unknown; a module is bound to its trunk.
         var missing = CliProcess.Run(null, "predict", "--model", task, "--trunk", trunk, "--lang", "yo_NG", "--text", "x");
-        Assert.Contains("unknown language 'yo_NG'", missing.StdErr);
+        Assert.Contains("no language 'yo_NG'", missing.StdErr);
         var otherTrunk = nano.SharedRun; // another trunk with English: the SHARED baseline
         var refused = CliProcess.Run(null, "predict", "--model", task, "--trunk", otherTrunk, "--lang", "en_XX", "--text", "x");
         Assert.Equal(1, refused.ExitCode);

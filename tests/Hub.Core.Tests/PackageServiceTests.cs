@@ -81,7 +81,7 @@ public sealed class PackageServiceTests : IDisposable
         var big = _dir["big.nupkg"];
         File.WriteAllBytes(big, new byte[3_000_001]);
         var tooBig = await Push(big, alice);
-        Assert.Equal((PushStatus.Invalid, "the package exceeds the 3,000,000-byte limit"), (tooBig.Status, tooBig.Message));
+        Assert.Equal((PushStatus.TooLarge, PackageService.TooLargeMessage(3_000_000)), (tooBig.Status, tooBig.Message));
         var hostile = _dir["hostile.nupkg"];
         File.WriteAllBytes(hostile, HostilePackages.Build("path-traversal", _packages[0]));
         var refused = await Push(hostile, alice);

@@ -56,7 +56,12 @@ public sealed class PushValidationTests(RejectingHub fixture) : IClassFixture<Re
     public async Task NotAZip() => await Rejected(Encoding.UTF8.GetBytes("this is not a package"), "not a valid zip archive");
 
     [Fact]
-    public async Task SizeLimit() => await Rejected(new byte[3_500_000], "exceeds the 3,000,000-byte limit");
+    public async Task SizeLimit()
+    {
+        var response = await _hub.PushAsync(new byte[3_500_000], _key);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("exceeds this hub's limit of 3,000,000 bytes (setting Hub:MaxPackageBytes", await response.Content.ReadAsStringAsync());
+    }
 
     [Fact]
     public async Task ExpandedSizeLimit()

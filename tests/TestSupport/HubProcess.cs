@@ -56,6 +56,13 @@ public sealed partial class HubProcess : IDisposable
         }
     }
 
+    /// <summary>VmHWM: the hub process's peak resident set since it started.</summary>
+    public long PeakRssBytes()
+    {
+        var line = File.ReadLines($"/proc/{Process.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
     public void Dispose()
     {
         if (!Process.HasExited)

@@ -11,6 +11,11 @@ using XMod.Training.Pretraining;
 //   then rank 0 saves a checkpoint. Writes OUT/losses.RANK (one loss per step, round-trip format)
 //   and OUT/params.RANK (SHA-256 of every parameter's bytes). With torchrun's variables set it is
 //   one rank of a data-parallel run; with DIE_AT_STEP, rank 1 exits with code 3 before that step.
+//   Other modes (add-language, finetune, interrupt): see Modes.cs.
+if (args.Length > 0 && args[0] is "add-language" or "finetune" or "interrupt")
+{
+    return Modes.Run(args);
+}
 var inv = CultureInfo.InvariantCulture;
 if (args.Length is < 7 or > 8)
 {

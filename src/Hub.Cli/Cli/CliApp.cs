@@ -33,6 +33,7 @@ public static class CliApp
         QuickstartDefinition.Create(services),
         InstallDefinition.Create(services),
         PublishDefinition.Create(services),
+        PackDefinition.Create(services),
         SearchDefinition.Create(services),
         InfoDefinition.Create(services),
         ListDefinition.Create(services),
@@ -42,10 +43,12 @@ public static class CliApp
         FineTuneDefinition.Create(services),
         PredictDefinition.Create(services),
         EvaluateTaskDefinition.Create(services),
+        EvaluatorDefinition.Create(services),
         KeysDefinition.Create(services),
         OwnersDefinition.Create(services),
         UnlistDefinition.CreateUnlist(services),
         UnlistDefinition.CreateRelist(services),
+        StudyDefinition.Create(services),
     };
 
     public static async Task<int> RunAsync(string[] args, IReporter reporter)

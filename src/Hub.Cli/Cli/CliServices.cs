@@ -32,10 +32,12 @@ public static class CliServices
         services.AddTransient<FineTuneCommand>();
         services.AddTransient<PredictCommand>();
         services.AddTransient<EvaluateTaskCommand>();
+        services.AddTransient<EvaluatorCommand>();
         services.AddTransient<ServeCommand>();
         services.AddTransient<QuickstartCommand>();
         services.AddTransient<InstallCommand>();
         services.AddTransient<PublishCommand>();
+        services.AddTransient<PackCommand>();
         services.AddTransient<SearchCommand>();
         services.AddTransient<InfoCommand>();
         services.AddTransient<ListCommand>();
@@ -45,6 +47,7 @@ public static class CliServices
         services.AddTransient<KeysCommand>();
         services.AddTransient<OwnersCommand>();
         services.AddTransient<UnlistCommand>();
+        services.AddTransient<StudyCommand>();
         configure?.Invoke(services);
         return services.BuildServiceProvider();
     }

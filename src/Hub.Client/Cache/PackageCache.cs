@@ -10,6 +10,8 @@ using XMod.Packaging.Checkpoints;
 using XMod.Packaging.Manifests;
 using XMod.Packaging.Nupkg;
 
+using XModHub.Client.Feeds;
+
 namespace XModHub.Client.Cache;
 
 /// <summary>
@@ -20,9 +22,11 @@ namespace XModHub.Client.Cache;
 /// installed.json                    what is installed
 /// locks/{id}.lock                   one install of an id at a time
 /// locks/index.lock                  every read-modify-write of installed.json (install, uninstall, prune)
+/// partial/{id}.{version}.nupkg      a download in progress or interrupted, with its server's ETag beside it
 /// </code>
-/// Downloads go to *.incomplete and snapshots are unpacked under a temporary name, then renamed:
-/// an interrupted install leaves nothing visible and the next one starts clean.
+/// Downloads go to partial/ and snapshots are unpacked under a temporary name, then renamed: an
+/// interrupted install leaves nothing visible, and the next one continues the download where it stopped
+/// (a Range request, when the server still has the same file) and starts the rest clean.
 /// </summary>
 public sealed class PackageCache(string home) : LocalCache(home)
 {
@@ -41,13 +45,25 @@ public sealed class PackageCache(string home) : LocalCache(home)
             new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
+    /// <summary>Installs from a download that cannot resume (a plain stream and its declared length).</summary>
+    public Task<InstalledPackage> InstallAsync(string id, NuGetVersion version, Func<CancellationToken, Task<(Stream Content, long? Length)>> open,
+        string source, Action<long, long?>? progress, CancellationToken cancel, PackageKind? expectedKind = null) =>
+        InstallAsync(id, version, async (_, _, c) =>
+        {
+            var (content, length) = await open(c);
+            return new PackageDownload(content, length, 0, length, null);
+        }, source, progress, cancel, expectedKind);
+
     /// <summary>
-    /// Installs one package version from an open download: hashed while it is written, validated
-    /// as the hub validates (the trunk's config from this cache), unpacked and verified, then made
-    /// visible by renames. Returns the installed record.
+    /// Installs one package version from a download: hashed while it is written, validated as the
+    /// hub validates (the trunk's config from this cache), unpacked and verified, then made visible
+    /// by renames. An interrupted download stays in partial/ with the server's ETag, and the next
+    /// install of that version continues it (<paramref name="open"/> gets the offset and the ETag).
+    /// Returns the installed record.
     /// </summary>
+    /// <param name="open">Opens the download from an offset when the server's file still has that ETag (see FeedClient.DownloadAsync).</param>
     /// <param name="expectedKind">The kind the caller asked for (a language id must not install a trunk); null accepts any.</param>
-    public async Task<InstalledPackage> InstallAsync(string id, NuGetVersion version, Func<CancellationToken, Task<(Stream Content, long? Length)>> open,
+    public async Task<InstalledPackage> InstallAsync(string id, NuGetVersion version, Func<long, string?, CancellationToken, Task<PackageDownload>> open,
         string source, Action<long, long?>? progress, CancellationToken cancel, PackageKind? expectedKind = null)
     {
         using var _ = await CacheLock.AcquireAsync(Path.Combine(Root, "locks", id.ToLowerInvariant() + ".lock"), cancel);
@@ -56,14 +72,16 @@ public sealed class PackageCache(string home) : LocalCache(home)
             return existing;
         }
         Directory.CreateDirectory(Blobs);
-        var incomplete = Path.Combine(Blobs, $"{Guid.NewGuid():N}.incomplete");
+        var partial = PartialPath(id, version);
+        var downloaded = false;
         string? staging = null;
         try
         {
-            var sha = await DownloadAsync(id, version, open, source, incomplete, progress, cancel);
+            var sha = await DownloadAsync(id, version, open, source, partial, progress, cancel);
+            downloaded = true;
 
             ValidatedPackage package;
-            await using (var check = File.OpenRead(incomplete))
+            await using (var check = File.OpenRead(partial))
             {
                 if (ReadTrunkReference(check) is { } trunk && TrunkConfig(trunk) is null)
                 {
@@ -71,7 +89,7 @@ public sealed class PackageCache(string home) : LocalCache(home)
                 }
                 try
                 {
-                    package = PackageValidator.Validate(check, new PackageLimits(), TrunkConfig);
+                    package = PackageValidator.Validate(check, new PackageLimits(), TrunkConfig, sha);
                 }
                 catch (PackageValidationException e)
                 {
@@ -88,7 +106,7 @@ public sealed class PackageCache(string home) : LocalCache(home)
             }
 
             var blob = Path.Combine(Blobs, sha);
-            File.Move(incomplete, blob, overwrite: true);
+            File.Move(partial, blob, overwrite: true);
             var target = SnapshotDir(package.Id, package.Version.ToNormalizedString());
             staging = target + $".{Guid.NewGuid():N}.tmp";
             Directory.CreateDirectory(staging);
@@ -122,7 +140,11 @@ public sealed class PackageCache(string home) : LocalCache(home)
         }
         finally
         {
-            File.Delete(incomplete);
+            // A download that broke off stays for the next install to continue; a finished one that was refused goes.
+            if (downloaded)
+            {
+                DiscardPartial(partial);
+            }
             if (staging is not null && Directory.Exists(staging))
             {
                 Directory.Delete(staging, recursive: true);
@@ -130,53 +152,132 @@ public sealed class PackageCache(string home) : LocalCache(home)
         }
     }
 
-    /// <summary>
-    /// Writes the download to <paramref name="incomplete"/>, hashing it; never more than its declared
-    /// length (or <see cref="MaxDownloadBytes"/>); a connection that breaks off is a message, not a crash.
-    /// </summary>
-    private async Task<string> DownloadAsync(string id, NuGetVersion version, Func<CancellationToken, Task<(Stream Content, long? Length)>> open,
-        string source, string incomplete, Action<long, long?>? progress, CancellationToken cancel)
+    /// <summary>Where an interrupted download of a version waits to be continued (its ETag beside it).</summary>
+    private string PartialPath(string id, NuGetVersion version) =>
+        Path.Combine(Root, "partial", $"{id}.{version.ToNormalizedString()}.nupkg".ToLowerInvariant());
+
+    private static void DiscardPartial(string partial)
     {
-        var (content, length) = await open(cancel);
-        var cap = Math.Min(length ?? MaxDownloadBytes, MaxDownloadBytes);
-        await using (content)
-        await using (var file = new FileStream(incomplete, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
-        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        File.Delete(partial);
+        File.Delete(partial + ".etag");
+    }
+
+    /// <summary>
+    /// Writes the download to <paramref name="partial"/>, hashing it, continuing what an earlier
+    /// install left there when the server still has the same file (its ETag); never more than the
+    /// declared length (or <see cref="MaxDownloadBytes"/>). A connection that breaks off is a message
+    /// and leaves the partial file for the next run; a server whose bytes contradict what it declared
+    /// (another range, more bytes, a sha256 other than its ETag) gets the partial file discarded.
+    /// </summary>
+    private async Task<string> DownloadAsync(string id, NuGetVersion version, Func<long, string?, CancellationToken, Task<PackageDownload>> open,
+        string source, string partial, Action<long, long?>? progress, CancellationToken cancel)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(partial)!);
+        var etagFile = partial + ".etag";
+        var etag = File.Exists(partial) && File.Exists(etagFile) ? File.ReadAllText(etagFile).Trim() : null;
+        var have = etag is null ? 0 : new FileInfo(partial).Length;
+        PackageDownload download;
+        try
         {
-            var buffer = new byte[1 << 16];
-            long total = 0;
+            download = await open(have, have > 0 ? etag : null, cancel);
+        }
+        catch (RangeMismatchException)
+        {
+            DiscardPartial(partial);
+            throw;
+        }
+        await using (download)
+        {
+            if (download.Offset != 0 && download.Offset != have)
+            {
+                DiscardPartial(partial);
+                throw new XModException($"{source} continued {id} {version} from byte {download.Offset:N0}, not {have:N0} as asked; the partial download was discarded, run the install again");
+            }
+            var total = download.Total ?? download.Length;
+            if (total > MaxDownloadBytes)
+            {
+                DiscardPartial(partial);
+                throw new XModException($"{source} declares {total:N0} bytes for {id} {version}, over the {MaxDownloadBytes:N0}-byte limit; nothing was installed");
+            }
+            var cap = total ?? MaxDownloadBytes;
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[1 << 20];
+            await using var file = new FileStream(partial, download.Offset > 0 ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.None, 0, FileOptions.Asynchronous);
+            long written = 0;
+            if (download.Offset > 0)
+            {
+                // The bytes already here count toward the hash: read them once.
+                int n;
+                while (written < have && (n = await file.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, have - written)), cancel)) > 0)
+                {
+                    hash.AppendData(buffer, 0, n);
+                    written += n;
+                }
+                progress?.Invoke(written, total);
+            }
+            else
+            {
+                file.SetLength(0);
+                if (download.ETag is { } tag)
+                {
+                    File.WriteAllText(etagFile, tag);
+                }
+                else
+                {
+                    File.Delete(etagFile);
+                }
+            }
             while (true)
             {
                 int n;
                 try
                 {
-                    n = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, cap - total + 1)), cancel);
+                    n = await download.Content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, cap - written + 1)), cancel);
                 }
                 catch (Exception e) when (e is IOException or HttpRequestException)
                 {
-                    throw new XModException($"the download of {id} {version} from {source} broke off after {total:N0} bytes ({e.Message}); nothing was installed, run the install again");
+                    // Without an ETag nothing proves a later answer continues the same file: such a partial file is of no use.
+                    if (download.ETag is null)
+                    {
+                        await file.DisposeAsync();
+                        DiscardPartial(partial);
+                        throw new XModException($"the download of {id} {version} from {source} broke off after {written:N0} bytes ({e.Message}); nothing was installed, run the install again");
+                    }
+                    await file.FlushAsync(CancellationToken.None);
+                    throw new XModException($"the download of {id} {version} from {source} broke off after {written:N0} bytes ({e.Message}); nothing was installed, run the install again to continue from there");
                 }
                 if (n == 0)
                 {
                     break;
                 }
-                total += n;
-                if (total > cap)
+                written += n;
+                if (written > cap)
                 {
-                    throw new XModException(length is { } declared && declared <= MaxDownloadBytes
+                    await file.DisposeAsync();
+                    DiscardPartial(partial);
+                    throw new XModException(total is { } declared
                         ? $"{source} sent more than the {declared:N0} bytes it declared for {id} {version}; nothing was installed"
                         : $"the download of {id} {version} from {source} exceeds the {MaxDownloadBytes:N0}-byte limit; nothing was installed");
                 }
                 await file.WriteAsync(buffer.AsMemory(0, n), cancel);
                 hash.AppendData(buffer, 0, n);
-                progress?.Invoke(total, length);
+                progress?.Invoke(written, total);
             }
-            if (length is { } expected && total != expected)
+            if (total is { } expected && written != expected)
             {
-                throw new XModException($"the download of {id} {version} stopped at {total:N0} of {expected:N0} bytes; run the install again");
+                throw new XModException($"the download of {id} {version} stopped at {written:N0} of {expected:N0} bytes; run the install again to continue from there");
             }
             file.Flush(flushToDisk: true);
-            return Convert.ToHexStringLower(hash.GetHashAndReset());
+            var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+            // XModHub's ETag is the package's sha256: a file that does not match it is not the one announced.
+            if (download.ETag is { } announced && announced.Trim('"') is { Length: 64 } hex && hex.All(char.IsAsciiHexDigit)
+                && !string.Equals(hex, sha, StringComparison.OrdinalIgnoreCase))
+            {
+                await file.DisposeAsync();
+                DiscardPartial(partial);
+                throw new XModException($"{id} {version} from {source} is damaged or invalid, nothing was installed: its sha256 is {sha[..12]}…, not the {hex[..Math.Min(12, hex.Length)]}… the server announced (a broken transfer or a damaged copy on the server; run the install again, and tell the hub's operators if it repeats)");
+            }
+            return sha;
         }
     }
 
@@ -286,6 +387,14 @@ public sealed class PackageCache(string home) : LocalCache(home)
         if (Directory.Exists(Blobs))
         {
             foreach (var f in new DirectoryInfo(Blobs).GetFiles().Where(f => !keep.Contains(f.Name)))
+            {
+                Remove(f);
+            }
+        }
+        var partials = Path.Combine(Root, "partial");
+        if (Directory.Exists(partials))
+        {
+            foreach (var f in new DirectoryInfo(partials).GetFiles())
             {
                 Remove(f);
             }

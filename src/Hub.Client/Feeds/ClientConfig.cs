@@ -8,7 +8,13 @@ namespace XModHub.Client.Feeds;
 public sealed record FeedSource(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("url")] string Url,
-    [property: JsonPropertyName("api_key")] string? ApiKey);
+    [property: JsonPropertyName("api_key")] string? ApiKey)
+{
+    /// <summary>Seconds this source has to answer a metadata request before the next source is asked (default: XMOD_SOURCE_TIMEOUT or 30).</summary>
+    [JsonPropertyName("timeout_s")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? TimeoutSeconds { get; init; }
+}
 
 /// <summary>
 /// The client's configuration (XMOD_HOME/config.json, readable by its owner only): hub sources in
@@ -51,7 +57,11 @@ public sealed record ClientConfig
     public ClientConfig WithSource(FeedSource source) =>
         this with { Sources = [.. Sources.Where(s => s.Name != source.Name && s.Name != "XMOD_HUB"), source] };
 
-    public ClientConfig WithoutSource(string name) => this with { Sources = Sources.Where(s => s.Name != name).ToList() };
+    public ClientConfig WithoutSource(string name) =>
+        Sources.Any(s => s.Name == name) ? this with { Sources = Sources.Where(s => s.Name != name).ToList() }
+        : throw new XModException(name == "XMOD_HUB"
+            ? "XMOD_HUB comes from the environment variable of that name: unset it instead"
+            : $"no source named '{XMod.Packaging.Manifests.ModelCard.Printable(name)}' (configured: {(Sources.Count == 0 ? "none" : string.Join(", ", Sources.Select(s => s.Name)))})");
 
     public IReadOnlyList<FeedSource> RequireSources() =>
         Sources.Count > 0 ? Sources : throw new XModException("no hub is configured: run 'xmod-hub source add NAME URL' (or set XMOD_HUB)");

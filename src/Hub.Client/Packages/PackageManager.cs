@@ -80,12 +80,25 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
             return cache.Find(id, version?.ToNormalizedString())
                 ?? throw new XModException($"offline (XMOD_OFFLINE=1): {id}{(version is null ? "" : "@" + version)} is not in the cache at {cache.Root}; connect to a hub or unset XMOD_OFFLINE");
         }
+        var failed = new List<string>();
         foreach (var source in config.RequireSources())
         {
             var feed = new FeedClient(http, source);
-            var versions = await feed.VersionsAsync(id, cancel);
-            // The flat container lists unlisted versions too (as NuGet's does): they install only when pinned.
-            IReadOnlySet<NuGetVersion> unlisted = versions.Count == 0 ? new HashSet<NuGetVersion>() : await feed.UnlistedVersionsAsync(id, cancel);
+            IReadOnlyList<NuGetVersion> versions;
+            IReadOnlySet<NuGetVersion> unlisted;
+            try
+            {
+                versions = await feed.VersionsAsync(id, cancel);
+                // The flat container lists unlisted versions too (as NuGet's does): they install only when pinned.
+                unlisted = versions.Count == 0 ? new HashSet<NuGetVersion>() : await feed.UnlistedVersionsAsync(id, cancel);
+            }
+            catch (XModException e) when (!cancel.IsCancellationRequested)
+            {
+                // A dead source does not stop the next one from being asked.
+                reporter.Warn($"source {source.Name} failed ({e.Message}); trying the next");
+                failed.Add(source.Name);
+                continue;
+            }
             // Newest first (releases before pre-releases); without a pinned version, the newest listed
             // one that fits the installed trunk wins.
             var candidates = version is null
@@ -106,7 +119,7 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
                 var progress = new DownloadProgress(reporter, $"{id} {pick}");
                 try
                 {
-                    var installed = await cache.InstallAsync(id, pick, c => feed.DownloadAsync(id, pick, c), source.Name, progress.Report, cancel, kind);
+                    var installed = await cache.InstallAsync(id, pick, (offset, etag, c) => feed.DownloadAsync(id, pick, offset, etag, c), source.Name, progress.Report, cancel, kind);
                     progress.Done();
                     reporter.Success($"installed {installed.Id} {installed.Version} from {source.Name} (sha256 {installed.Sha256[..12]}…, verified)");
                     return installed;
@@ -123,35 +136,26 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
                 throw mismatch;
             }
         }
-        throw new XModException($"{id}{(version is null ? "" : " " + version)} is on none of the sources ({string.Join(", ", config.RequireSources().Select(s => s.Name))}); search with 'xmod-hub search'");
+        throw new XModException($"{id}{(version is null ? "" : " " + version)} is on none of the sources ({string.Join(", ", config.RequireSources().Select(s => s.Name))})"
+            + (failed.Count > 0 ? $"; {string.Join(", ", failed)} could not be asked" : "") + "; search with 'xmod-hub search'");
     }
 
     /// <summary>
     /// Packs a package directory, checks it exactly as the hub will (against the trunk in the cache,
     /// or the model directory given), and pushes it.
     /// </summary>
-    public async Task<string> PublishDirectoryAsync(string dir, string? sourceName, Func<TrunkReference, XMod.Packaging.Checkpoints.XModConfig?>? trunkConfig, CancellationToken cancel)
+    public async Task<string> PublishDirectoryAsync(string dir, string? sourceName, Func<TrunkReference, XMod.Packaging.Checkpoints.XModConfig?>? trunkConfig, CancellationToken cancel,
+        string? license = null)
     {
-        var manifest = PackageManifest.Load(dir);
-        manifest.Verify(dir);
-        var nupkg = NupkgWriter.Pack(dir, Path.Combine(Path.GetTempPath(), "xmod-publish"), Environment.UserName);
+        var nupkg = Pack(dir, Path.Combine(Path.GetTempPath(), "xmod-publish"), trunkConfig, license);
         try
         {
-            await using (var s = File.OpenRead(nupkg))
-            {
-                try
-                {
-                    PackageValidator.Validate(s, new PackageLimits(), r => trunkConfig?.Invoke(r) ?? cache.TrunkConfig(r));
-                }
-                catch (PackageValidationException e)
-                {
-                    throw new XModException($"{dir} would be refused: {e.Message}");
-                }
-            }
             var sources = config.RequireSources();
             var source = sourceName is null ? sources[0] : sources.FirstOrDefault(s => s.Name == sourceName)
                 ?? throw new XModException($"no source named '{sourceName}' (configured: {string.Join(", ", sources.Select(s => s.Name))})");
-            var message = await new FeedClient(http, source).PushAsync(nupkg, cancel);
+            var upload = new DownloadProgress(reporter, Path.GetFileName(nupkg), "uploading");
+            var message = await new FeedClient(http, source).PushAsync(nupkg, cancel, upload.Report);
+            upload.Done();
             reporter.Success($"published {Path.GetFileNameWithoutExtension(nupkg)} to {source.Name}: {message}");
             return nupkg;
         }
@@ -161,57 +165,224 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
         }
     }
 
+    /// <summary>
+    /// Brings the manifest up to date with an edited model card (every other file must still match
+    /// its sha256), sets the license when given, packs the directory into <paramref name="outDir"/>
+    /// and checks the package exactly as the hub will. Returns the .nupkg's path.
+    /// </summary>
+    public string Pack(string dir, string outDir, Func<TrunkReference, XMod.Packaging.Checkpoints.XModConfig?>? trunkConfig = null, string? license = null)
+    {
+        var refreshed = ModelCard.Refresh(dir, license);
+        if (refreshed.CardChanged)
+        {
+            reporter.Info($"{ModelCard.FileName} was edited: {PackageManifest.FileName} now lists its new sha256 (every other file was checked against its own)");
+        }
+        if (refreshed.LicenseChanged)
+        {
+            reporter.Info($"license: {refreshed.Manifest.Card?.License}");
+        }
+        foreach (var warning in refreshed.Warnings)
+        {
+            reporter.Warn(warning);
+        }
+        var nupkg = NupkgWriter.Pack(dir, outDir, Environment.UserName);
+        try
+        {
+            using var s = File.OpenRead(nupkg);
+            PackageValidator.Validate(s, new PackageLimits(), r => trunkConfig?.Invoke(r) ?? cache.TrunkConfig(r));
+        }
+        catch (PackageValidationException e)
+        {
+            File.Delete(nupkg);
+            throw new XModException($"{dir} would be refused: {e.Message}");
+        }
+        return nupkg;
+    }
+
     public async Task<IReadOnlyList<SearchHit>> SearchAsync(string query, string? packageType, int take, CancellationToken cancel,
         IReadOnlyDictionary<string, string>? filters = null)
     {
-        var hits = new List<SearchHit>();
-        foreach (var source in config.RequireSources())
+        if (Offline)
         {
-            hits.AddRange(await new FeedClient(http, source).SearchAsync(query, packageType, take, cancel, filters));
+            reporter.Warn("offline (XMOD_OFFLINE=1): searching the installed packages only");
+            return SearchCache(query, packageType, take);
         }
+        var hits = new List<SearchHit>();
+        await EachSourceAsync(async feed => hits.AddRange(await feed.SearchAsync(query, packageType, take, cancel, filters)), cancel);
         return hits.DistinctBy(h => h.Id.ToLowerInvariant()).ToList();
+    }
+
+    /// <summary>What is installed that matches the words (id, description, language), as search hits from the cache.</summary>
+    private List<SearchHit> SearchCache(string query, string? packageType, int take)
+    {
+        var words = query.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var hits = new List<SearchHit>();
+        foreach (var p in cache.Installed().GroupBy(p => p.Id, StringComparer.OrdinalIgnoreCase).Select(g => g.MaxBy(p => NuGetVersion.Parse(p.Version))!))
+        {
+            var type = "XMod" + p.Kind;
+            if (packageType is not null && !string.Equals(type, packageType, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            PackageManifest? m = null;
+            try
+            {
+                m = PackageManifest.Load(cache.SnapshotDir(p.Id, p.Version));
+            }
+            catch (XModException)
+            {
+                // A damaged snapshot still shows by id; 'xmod-hub cache verify' names the damage.
+            }
+            var text = $"{p.Id} {m?.Description} {m?.Language?.EnglishName} {m?.Language?.Autonym} {m?.Language?.Bcp47} {p.Language}";
+            if (words.All(w => text.Contains(w, StringComparison.OrdinalIgnoreCase)))
+            {
+                hits.Add(new SearchHit(p.Id, p.Version, m?.Description ?? "", 0, [], [type], "cache"));
+            }
+        }
+        return hits.Take(take).ToList();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="query"/> on every configured source in order. A source that fails (down,
+    /// too slow, not a hub) is named in a warning and the next one is asked; only when every source
+    /// failed is that an error. Returns the names of the sources that answered.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> EachSourceAsync(Func<FeedClient, Task> query, CancellationToken cancel)
+    {
+        var sources = config.RequireSources();
+        var answered = new List<string>();
+        var failures = new List<string>();
+        foreach (var source in sources)
+        {
+            try
+            {
+                await query(new FeedClient(http, source));
+                answered.Add(source.Name);
+            }
+            catch (XModException e) when (!cancel.IsCancellationRequested)
+            {
+                failures.Add($"{source.Name}: {e.Message}");
+                if (sources.Count > 1)
+                {
+                    reporter.Warn($"source {source.Name} failed ({e.Message}); going on without it");
+                }
+            }
+        }
+        if (answered.Count == 0)
+        {
+            throw new XModException(failures.Count == 1 ? failures[0] : $"every source failed: {string.Join("; ", failures)}");
+        }
+        return answered;
     }
 
     /// <summary>lang-de -> {trunk}.lang-de for the trunk given or installed; a trunk id stays as it is.</summary>
     public string QualifiedId(string id, string? trunk) => IsModuleId(id) ? PackageIds.Qualified(ResolveTrunk(trunk), id) : id;
 
-    /// <summary>Removes an installed package (lang-de, lang-de@1.0.0 or a trunk id); returns its full id.</summary>
-    public string Uninstall(string spec, string? trunk)
+    /// <summary>
+    /// Removes an installed package (lang-de@1.0.0, a trunk id, ...). Where several versions are
+    /// installed, one must be named or <paramref name="all"/> given. Removing a trunk's last version
+    /// removes the language and task packages built for it too (they cannot load without it).
+    /// Returns every package version removed, the one asked for first.
+    /// </summary>
+    public IReadOnlyList<InstalledPackage> Uninstall(string spec, string? trunk, bool all = false)
     {
         var (id, version) = ParseSpec(spec);
         var full = QualifiedId(id, trunk);
-        return cache.Uninstall(full, version?.ToNormalizedString()) ? full : throw new XModException($"{full} is not installed");
+        var installed = cache.Installed().Where(p => string.Equals(p.Id, full, StringComparison.OrdinalIgnoreCase)).ToList();
+        var chosen = version is null ? installed : installed.Where(p => NuGetVersion.Parse(p.Version) == version).ToList();
+        if (chosen.Count == 0)
+        {
+            throw new XModException(installed.Count == 0
+                ? $"{full} is not installed ('xmod-hub list' shows what is)"
+                : $"{full} {version} is not installed (installed: {string.Join(", ", installed.Select(p => p.Version))})");
+        }
+        if (version is null && chosen.Count > 1 && !all)
+        {
+            throw new XModException($"{full} is installed in {chosen.Count} versions ({string.Join(", ", chosen.Select(p => p.Version))}): " +
+                $"name one ({id}@{chosen[0].Version}) or pass --all to remove every one");
+        }
+        var removed = new List<InstalledPackage>();
+        foreach (var p in chosen)
+        {
+            cache.Uninstall(p.Id, p.Version);
+            removed.Add(p);
+        }
+        if (chosen[0].Kind == PackageKind.Trunk && !cache.Installed().Any(p => string.Equals(p.Id, full, StringComparison.OrdinalIgnoreCase)))
+        {
+            foreach (var module in cache.Installed().Where(p => p.Kind != PackageKind.Trunk && string.Equals(p.Trunk, full, StringComparison.OrdinalIgnoreCase)).ToList())
+            {
+                cache.Uninstall(module.Id, module.Version);
+                removed.Add(module);
+            }
+        }
+        return removed;
     }
 
-    /// <summary>The versions of a package on every configured source, and what of it is installed.</summary>
+    /// <summary>
+    /// A package on every configured source (versions, listed or not, sizes, manifest and card,
+    /// where the source is an XModHub) and what of it is installed. Offline, the cache alone.
+    /// A package that is neither on a source nor installed is an error.
+    /// </summary>
     public async Task<PackageInfo> InfoAsync(string spec, string? trunk, CancellationToken cancel)
     {
-        var full = QualifiedId(ParseSpec(spec).Id, trunk);
+        var shortId = ParseSpec(spec).Id;
+        var full = QualifiedId(shortId, trunk);
         var onSources = new List<SourceVersions>();
-        foreach (var source in config.RequireSources())
+        if (!Offline)
         {
-            onSources.Add(new SourceVersions(source.Name, await new FeedClient(http, source).VersionsAsync(full, cancel)));
+            await EachSourceAsync(async feed =>
+            {
+                if (await feed.DetailsAsync(full, cancel) is { } details)
+                {
+                    onSources.Add(details);
+                    return;
+                }
+                var versions = await feed.VersionsAsync(full, cancel);
+                var unlisted = versions.Count == 0 ? new HashSet<NuGetVersion>() : await feed.UnlistedVersionsAsync(full, cancel);
+                onSources.Add(new SourceVersions(feed.Source.Name, versions.Select(v => new RemoteVersion(v, !unlisted.Contains(v), null)).ToList()));
+            }, cancel);
         }
         var installed = cache.Installed().Where(x => string.Equals(x.Id, full, StringComparison.OrdinalIgnoreCase))
-            .Select(i => new InstalledVersion(i, PackageManifest.Load(cache.SnapshotDir(i.Id, i.Version)))).ToList();
-        return new PackageInfo(full, onSources, installed);
+            .Select(i => new InstalledVersion(i, PackageManifest.Load(cache.SnapshotDir(i.Id, i.Version)), ReadCard(cache.SnapshotDir(i.Id, i.Version)),
+                SizeOf(cache.SnapshotDir(i.Id, i.Version))))
+            .ToList();
+        if (installed.Count == 0 && onSources.All(s => s.Versions.Count == 0))
+        {
+            throw new XModException(Offline
+                ? $"{full} is not installed, and offline (XMOD_OFFLINE=1) no hub is asked; unset XMOD_OFFLINE to look on the sources"
+                : $"{full} is on none of the sources ({string.Join(", ", config.RequireSources().Select(s => s.Name))}) and not installed; look for it with 'xmod-hub search {shortId}'");
+        }
+        return new PackageInfo(full, shortId, onSources, installed, Offline);
+    }
+
+    private static long SizeOf(string dir) =>
+        Directory.Exists(dir) ? Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) : 0;
+
+    private static string? ReadCard(string dir)
+    {
+        var path = Path.Combine(dir, ModelCard.FileName);
+        return File.Exists(path) && new FileInfo(path).Length <= ModelCard.MaxCardBytes ? File.ReadAllText(path) : null;
     }
 
     /// <summary>A model as a trunk package plus one language package per pre-trained language, trunk first.</summary>
-    public async Task PublishModelAsync(string modelDir, string trunkId, string version, string? source, CancellationToken cancel)
+    /// <param name="dtype">"bf16" or "f16" stores the weights in half precision (half the download); null or "f32" keeps float32.</param>
+    public async Task PublishModelAsync(string modelDir, string trunkId, string version, string? source, CancellationToken cancel, string? license = null, string? dtype = null)
     {
         var staging = Directory.CreateTempSubdirectory("xmod-publish-model-").FullName;
         try
         {
             var config = XModConfig.Load(Path.Combine(modelDir, ModelFiles.Config));
             XModConfig? TrunkConfig(TrunkReference r) => r.Id == trunkId ? config : null;
-            await PublishDirectoryAsync(ModelPackages.Trunk(modelDir, trunkId, version, Path.Combine(staging, "trunk")), source, TrunkConfig, cancel);
+            var trunkDir = ModelPackages.Trunk(modelDir, trunkId, version, Path.Combine(staging, "trunk"), dtype: dtype);
+            // Languages are bound to the trunk's weights as packaged (a half-precision trunk has its own sha256).
+            var trunkSha = PackageManifest.Load(trunkDir).Files.First(f => f.Path == ModelFiles.Trunk).Sha256;
+            await PublishDirectoryAsync(trunkDir, source, TrunkConfig, cancel, license);
             if (!config.SharedModule)
             {
                 foreach (var lang in config.Languages)
                 {
-                    var dir = ModelPackages.Language(modelDir, trunkId, lang, version, Path.Combine(staging, lang));
-                    await PublishDirectoryAsync(dir, source, TrunkConfig, cancel);
+                    var dir = ModelPackages.Language(modelDir, trunkId, lang, version, Path.Combine(staging, lang), dtype: dtype, trunkSha256: trunkSha);
+                    await PublishDirectoryAsync(dir, source, TrunkConfig, cancel, license);
                 }
             }
             reporter.Info($"published {trunkId} {version} and {(config.SharedModule ? 0 : config.Languages.Count)} language packages");
@@ -223,24 +394,27 @@ public sealed class PackageManager(ClientConfig config, PackageCache cache, Http
     }
 }
 
-/// <summary>A download's progress on the console: bytes, rate and ETA, redrawn in place on a terminal.</summary>
-public sealed class DownloadProgress(IReporter reporter, string what)
+/// <summary>A download's (or upload's) progress on the console: bytes, rate and ETA, redrawn in place on a terminal.</summary>
+public sealed class DownloadProgress(IReporter reporter, string what, string verb = "downloading", bool? terminal = null, Func<TimeSpan>? clock = null)
 {
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Func<TimeSpan> _elapsed = clock ?? StartClock();
     private TimeSpan? _last;
-    private readonly bool _tty = !Console.IsErrorRedirected;
+    private readonly bool _tty = terminal ?? !Console.IsErrorRedirected;
 
     public void Report(long bytes, long? total)
     {
-        if (_last is { } last && _clock.Elapsed - last < TimeSpan.FromMilliseconds(_tty ? 200 : 2000))
+        // Not on a terminal each line stays in the log: none before there is a rate to report
+        // (a first "0%" line with a made-up ETA), then one every few seconds.
+        var every = TimeSpan.FromMilliseconds(_tty ? 200 : 2000);
+        if (_last is { } last ? _elapsed() - last < every : !_tty && (_elapsed() < every || bytes == 0))
         {
             return;
         }
-        _last = _clock.Elapsed;
-        var rate = bytes / Math.Max(1e-3, _clock.Elapsed.TotalSeconds);
+        _last = _elapsed();
+        var rate = bytes / Math.Max(1e-3, _elapsed().TotalSeconds);
         var line = total is { } t
-            ? $"downloading {what}: {bytes / 1e6,6:F1}/{t / 1e6:F1} MB {100.0 * bytes / t,3:F0}%  {rate / 1e6:F1} MB/s  ETA {TimeSpan.FromSeconds((t - bytes) / Math.Max(rate, 1)):m\\:ss}"
-            : $"downloading {what}: {bytes / 1e6,6:F1} MB  {rate / 1e6:F1} MB/s";
+            ? $"{verb} {what}: {bytes / 1e6,6:F1}/{t / 1e6:F1} MB {100.0 * bytes / t,3:F0}%  {rate / 1e6:F1} MB/s  ETA {TimeSpan.FromSeconds((t - bytes) / Math.Max(rate, 1)):m\\:ss}"
+            : $"{verb} {what}: {bytes / 1e6,6:F1} MB  {rate / 1e6:F1} MB/s";
         if (_tty)
         {
             Console.Error.Write("\r" + line.PadRight(100));
@@ -249,6 +423,12 @@ public sealed class DownloadProgress(IReporter reporter, string what)
         {
             reporter.Info(line);
         }
+    }
+
+    private static Func<TimeSpan> StartClock()
+    {
+        var watch = Stopwatch.StartNew();
+        return () => watch.Elapsed;
     }
 
     public void Done()

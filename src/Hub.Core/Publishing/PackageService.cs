@@ -15,6 +15,8 @@ public enum PushStatus
     Conflict,
     /// <summary>The hub's disk is full (507): nothing was stored.</summary>
     InsufficientStorage,
+    /// <summary>Larger than the hub's package limit (413).</summary>
+    TooLarge,
 }
 
 /// <summary>Where uploads are spooled while they are checked: under the hub's data directory (swept at start), never /tmp.</summary>
@@ -79,38 +81,43 @@ public sealed class PackageService(IPackageIndex index, IOwnerStore owners, IBlo
         return (key, null);
     }
 
-    /// <summary>Pushes for an authorized key (see <see cref="AuthorizePushAsync"/>): spools the upload under the limit, then <see cref="PublishAsync"/>.</summary>
+    /// <summary>Pushes for an authorized key (see <see cref="AuthorizePushAsync"/>): spools the upload (hashed on the way), then publishes that.</summary>
     public async Task<PushOutcome> PushAsync(Stream upload, ApiKeyRecord key, CancellationToken cancel)
     {
-        Directory.CreateDirectory(options.TempDirectory);
-        var temp = Path.Combine(options.TempDirectory, $"push-{Guid.NewGuid():N}.nupkg");
+        ReceivedPackage? received;
         try
         {
-            await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
-            long copied;
-            try
-            {
-                copied = await CopyLimitedAsync(upload, file, limits.MaxPackageBytes, cancel);
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException && !IsDiskFull(e))
-            {
-                return new PushOutcome(PushStatus.Invalid, $"the upload could not be read (a malformed multipart body or a broken connection): {e.Message}");
-            }
-            catch (IOException e) when (IsDiskFull(e))
-            {
-                return DiskFull();
-            }
-            if (copied < 0)
-            {
-                return new PushOutcome(PushStatus.Invalid, $"the package exceeds the {limits.MaxPackageBytes:N0}-byte limit");
-            }
-            return await PublishAsync(file, key, cancel);
+            received = await ReceivedPackage.ReceiveAsync(upload, options.TempDirectory, limits.MaxPackageBytes, cancel);
         }
-        finally
+        catch (Exception e) when (e is IOException or InvalidDataException && !IsDiskFull(e))
         {
-            File.Delete(temp);
+            return new PushOutcome(PushStatus.Invalid, $"the upload could not be read (a malformed multipart body or a broken connection): {e.Message}");
+        }
+        catch (IOException e) when (IsDiskFull(e))
+        {
+            return DiskFull();
+        }
+        if (received is null)
+        {
+            return new PushOutcome(PushStatus.TooLarge, TooLargeMessage(limits.MaxPackageBytes));
+        }
+        await using (received)
+        {
+            return await PushAsync(received, key, cancel);
         }
     }
+
+    /// <summary>The 413 text: the limit and the setting that raises it.</summary>
+    public static string TooLargeMessage(long limit) =>
+        $"the package exceeds this hub's limit of {limit:N0} bytes (setting Hub:MaxPackageBytes, environment XMODHUB__Hub__MaxPackageBytes)";
+
+    /// <summary>
+    /// Publishes a package already spooled and hashed (the server's receive path): validation reads
+    /// each entry once and trusts the hash computed on the way in; a file-system store takes the
+    /// file over by renaming it instead of copying it.
+    /// </summary>
+    public Task<PushOutcome> PushAsync(ReceivedPackage received, ApiKeyRecord key, CancellationToken cancel) =>
+        PublishAsync(received.File, key, cancel, received.Sha256, received.Path);
 
     /// <summary>
     /// Publishes a package the caller has spooled (seekable, read from position 0, its length the
@@ -120,11 +127,13 @@ public sealed class PackageService(IPackageIndex index, IOwnerStore owners, IBlo
     /// blob, and what a killed instance leaves between the two is a blob without a row, which
     /// <see cref="OrphanSweeper"/> removes.
     /// </summary>
-    public async Task<PushOutcome> PublishAsync(Stream package, ApiKeyRecord key, CancellationToken cancel)
+    /// <param name="sha256">The package's sha256 when it was computed while spooling (else validation computes it).</param>
+    /// <param name="spooledPath">The file <paramref name="package"/> reads, which a local store may take over by renaming.</param>
+    public async Task<PushOutcome> PublishAsync(Stream package, ApiKeyRecord key, CancellationToken cancel, string? sha256 = null, string? spooledPath = null)
     {
         if (package.Length > limits.MaxPackageBytes)
         {
-            return new PushOutcome(PushStatus.Invalid, $"the package exceeds the {limits.MaxPackageBytes:N0}-byte limit");
+            return new PushOutcome(PushStatus.TooLarge, TooLargeMessage(limits.MaxPackageBytes));
         }
         ValidatedPackage validated;
         try
@@ -132,7 +141,7 @@ public sealed class PackageService(IPackageIndex index, IOwnerStore owners, IBlo
             var trunkRef = TryReadTrunkReference(package);
             var trunk = trunkRef?.Id is null || trunkRef.Sha256 is null ? null : await index.FindTrunkAsync(trunkRef.Id, trunkRef.Sha256, cancel);
             var config = trunk?.ConfigJson is { } json ? JsonSerializer.Deserialize<XModConfig>(json) : null;
-            validated = PackageValidator.Validate(package, limits, r => trunkRef is not null && r.Id == trunkRef.Id && r.Sha256 == trunkRef.Sha256 ? config : null);
+            validated = PackageValidator.Validate(package, limits, r => trunkRef is not null && r.Id == trunkRef.Id && r.Sha256 == trunkRef.Sha256 ? config : null, sha256);
         }
         catch (PackageValidationException e)
         {
@@ -165,7 +174,9 @@ public sealed class PackageService(IPackageIndex index, IOwnerStore owners, IBlo
         try
         {
             package.Position = 0;
-            await blobs.PutAsync(blobPath, package, overwrite: false, cancel);
+            await (blobs is ILocalBlobStorage local && spooledPath is not null
+                ? local.PutFileAsync(blobPath, spooledPath, overwrite: false, cancel)
+                : blobs.PutAsync(blobPath, package, overwrite: false, cancel));
             added = await index.AddAsync(record, cancel);
         }
         catch (Exception e)
@@ -330,6 +341,23 @@ public sealed class PackageService(IPackageIndex index, IOwnerStore owners, IBlo
         return stream;
     }
 
+    /// <summary>A version's record and its blob's path (for serving the file as it lies); null when there is no such version.</summary>
+    public async Task<(PackageRecord Package, string Blob)?> FindDownloadAsync(string id, string version, CancellationToken cancel) =>
+        await index.GetAsync(id, Normalize(version), cancel) is { } package ? (package, BlobPathOf(package)) : null;
+
+    /// <summary>Counts one download; a counter is not worth a failed download, so a failure to count is ignored.</summary>
+    public async Task CountDownloadAsync(PackageRecord package, CancellationToken cancel)
+    {
+        try
+        {
+            await index.AddDownloadAsync(package.Id, package.Version, cancel);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A full disk, a locked index: serve the file uncounted.
+        }
+    }
+
     public static string Normalize(string version) => NuGetVersion.TryParse(version, out var v) ? v.ToNormalizedString() : version;
 
     private static PackageRecord ToRecord(ValidatedPackage p, Stream file, string publisher)
@@ -411,24 +439,5 @@ public sealed class PackageService(IPackageIndex index, IOwnerStore owners, IBlo
         {
             file.Position = 0;
         }
-    }
-
-    private static async Task<long> CopyLimitedAsync(Stream source, Stream target, long limit, CancellationToken cancel)
-    {
-        var buffer = new byte[1 << 16];
-        long total = 0;
-        int n;
-        while ((n = await source.ReadAsync(buffer, cancel)) > 0)
-        {
-            total += n;
-            if (total > limit)
-            {
-                return -1;
-            }
-            await target.WriteAsync(buffer.AsMemory(0, n), cancel);
-        }
-        await target.FlushAsync(cancel);
-        target.Position = 0;
-        return total;
     }
 }

@@ -54,20 +54,9 @@ public static class LanguageCatalog
     /// <summary>The 25 languages with translated manual pages in Debian (English included).</summary>
     public static IEnumerable<LanguageInfo> WithManPages => All.Where(l => l.ManPages is not null);
 
-    public static LanguageInfo? Find(string codeOrTag)
-    {
-        var s = codeOrTag.Trim();
-        if (s.StartsWith("lang-", StringComparison.OrdinalIgnoreCase))
-        {
-            s = s[5..];
-        }
-        return All.FirstOrDefault(l => string.Equals(l.Code, s, StringComparison.OrdinalIgnoreCase))
-            ?? All.FirstOrDefault(l => string.Equals(l.Bcp47, s, StringComparison.OrdinalIgnoreCase))
-            ?? All.FirstOrDefault(l => string.Equals(l.Iso6393, s, StringComparison.OrdinalIgnoreCase))
-            ?? All.FirstOrDefault(l => string.Equals(l.Bcp47.Split('-')[0], s, StringComparison.OrdinalIgnoreCase));
-    }
+    /// <summary>The language any form names (see <see cref="LanguageResolver"/>), or null when none or several do.</summary>
+    public static LanguageInfo? Find(string codeOrTag) => LanguageResolver.TryResolveKnown(codeOrTag);
 
-    public static LanguageInfo Get(string codeOrTag) =>
-        Find(codeOrTag) ?? throw new XModException(
-            $"unknown language '{codeOrTag}': known are {string.Join(", ", All.Select(l => l.Code))} (X-MOD code, BCP-47 or ISO 639-3)");
+    /// <summary>The language any form names; unknown or ambiguous is one clear error (see <see cref="LanguageResolver"/>).</summary>
+    public static LanguageInfo Get(string codeOrTag) => LanguageResolver.ResolveKnown(codeOrTag);
 }

@@ -17,7 +17,7 @@ public static class LanguageResolver
         {
             1 => matches[0],
             0 => throw new XModException(
-                $"unknown language '{input.Trim()}': known are {string.Join(", ", LanguageCatalog.All.Select(l => l.Code))} " +
+                $"unknown language '{Shown(input)}': known are {string.Join(", ", LanguageCatalog.All.Select(l => l.Code))} " +
                 "(X-MOD code, BCP-47, ISO 639-3 or English name; for another language give --name, --script and --family)"),
             _ => throw Ambiguous(input, matches.Select(m => m.Code)),
         };
@@ -35,7 +35,17 @@ public static class LanguageResolver
     /// One of <paramref name="available"/> (the languages a model or run has: X-MOD codes, or codes
     /// of languages the catalogue lacks). <paramref name="owner"/> names what has them in messages.
     /// </summary>
-    public static string Resolve(string input, IReadOnlyCollection<string> available, string owner = "the model")
+    public static string Resolve(string input, IReadOnlyCollection<string> available, string owner = "the model") =>
+        TryResolve(input, available) ?? throw new XModException(
+            available.Count == 0
+                ? $"{owner} has no languages loaded, so '{Shown(input)}' cannot be used"
+                : $"{owner} has no language '{Shown(input)}': it has {string.Join(", ", available.Order(StringComparer.Ordinal))}");
+
+    /// <summary>
+    /// As <see cref="Resolve"/>, but null when none of <paramref name="available"/> is meant (the
+    /// caller may look elsewhere, e.g. in the installed packages); still refuses an ambiguous form.
+    /// </summary>
+    public static string? TryResolve(string input, IReadOnlyCollection<string> available)
     {
         var key = Normalize(input);
         var matches = Narrowest(available, code =>
@@ -54,10 +64,7 @@ public static class LanguageResolver
         return matches.Count switch
         {
             1 => matches[0],
-            0 => throw new XModException(
-                available.Count == 0
-                    ? $"{owner} has no languages loaded, so '{input.Trim()}' cannot be used"
-                    : $"{owner} has no language '{input.Trim()}': it has {string.Join(", ", available.Order(StringComparer.Ordinal))}"),
+            0 => null,
             _ => throw Ambiguous(input, matches),
         };
     }
@@ -96,15 +103,24 @@ public static class LanguageResolver
     }
 
     private static XModException Ambiguous(string input, IEnumerable<string> codes) =>
-        new($"'{input.Trim()}' could mean {string.Join(" or ", codes.Order(StringComparer.Ordinal).Select(Describe))}: name one of them");
+        new($"'{Shown(input)}' could mean {string.Join(" or ", codes.Order(StringComparer.Ordinal).Select(Describe))}: name one of them");
+
+    /// <summary>What the user typed, for a message: trimmed, control characters shown as '?' so the error stays one line.</summary>
+    internal static string Shown(string input) => new(input.Trim().Select(c => char.IsControl(c) ? '?' : c).ToArray());
 
     private static string Describe(string code) =>
         LanguageCatalog.All.FirstOrDefault(l => l.Code == code) is { } l ? $"{code} ({l.EnglishName})" : code;
 
-    /// <summary>Case, surrounding space, a lang- prefix and the -/_ separator do not matter.</summary>
+    /// <summary>Case, surrounding space, a lang- prefix (or a trunk-qualified one) and the -/_ separator do not matter.</summary>
     private static string Normalize(string s)
     {
         s = s.Trim();
+        // A package id qualified by its trunk (xmod-base.lang-de) names the language after the trunk.
+        var qualified = s.LastIndexOf(".lang-", StringComparison.OrdinalIgnoreCase);
+        if (qualified >= 0)
+        {
+            s = s[(qualified + 1)..];
+        }
         if (s.StartsWith("lang-", StringComparison.OrdinalIgnoreCase))
         {
             s = s[5..];

@@ -55,6 +55,17 @@ public sealed record PackageManifest
     [JsonPropertyName("provenance")] public IReadOnlyDictionary<string, string> Provenance { get; init; } = new Dictionary<string, string>();
     /// <summary>Held-out metrics, measured the same way for every package (e.g. "heldout_perplexity").</summary>
     [JsonPropertyName("metrics")] public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+    /// <summary>License, data sources, intended use, limitations and the data each metric was measured on (absent in older packages).</summary>
+    [JsonPropertyName("card")] public CardInfo? Card { get; init; }
+
+    /// <summary>
+    /// The precision of the weights' floats: absent (float32), "bf16" or "f16". Half-precision
+    /// packages are schema 2, which code older than them refuses with one line at install.
+    /// </summary>
+    [JsonPropertyName("dtype")] public string? DType { get; init; }
+
+    /// <summary>The schema a package with weights in <paramref name="dtype"/> is written with.</summary>
+    public static int SchemaFor(string? dtype) => dtype is null or SafeTensors.WeightPrecision.Float32 ? 1 : 2;
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
@@ -68,7 +79,8 @@ public sealed record PackageManifest
         try
         {
             var m = JsonSerializer.Deserialize<PackageManifest>(File.ReadAllText(path), s_json) ?? throw new PackagingException($"{path} is empty");
-            return m.MissingField() is { } missing ? throw new PackagingException($"{path}: {missing} is missing or null") : m;
+            return m.MissingField() is { } missing ? throw new PackagingException($"{path}: {missing} is missing or null")
+                : m.Card?.Problem() is { } card ? throw new PackagingException($"{path}: {card}") : m;
         }
         catch (JsonException e)
         {

@@ -11,10 +11,14 @@ using XMod.Packaging.SafeTensors;
 
 namespace XMod.Packaging.Nupkg;
 
-/// <summary>Limits a pushed package must respect.</summary>
+/// <summary>
+/// Limits a pushed package must respect. The defaults fit xmod-large's trunk (pre-norm, 24 x 1024,
+/// vocabulary 250,002: 560,193,682 float32 parameters, 2.24 GB; README "Packages of real size") with room to
+/// spare; a hub raises them with Hub:MaxPackageBytes and Hub:MaxExpandedBytes.
+/// </summary>
 public sealed record PackageLimits
 {
-    public long MaxPackageBytes { get; init; } = 2L << 30;
+    public long MaxPackageBytes { get; init; } = 3L << 30;
     public long MaxExpandedBytes { get; init; } = 4L << 30;
     public int MaxEntries { get; init; } = 1000;
     public long MaxSafeTensorsHeaderBytes { get; init; } = SafeTensorsFile.MaxHeaderBytes;
@@ -44,7 +48,9 @@ public sealed class PackageValidationException(string message) : XModException(m
 public static partial class PackageValidator
 {
     /// <param name="trunkConfig">Finds the config of a trunk the hub has (by id and weights sha256), or null.</param>
-    public static ValidatedPackage Validate(Stream nupkg, PackageLimits limits, Func<TrunkReference, XModConfig?> trunkConfig)
+    /// <param name="knownSha256">The whole file's sha256 when the caller computed it while writing the file (a hub receiving a push,
+    /// a client downloading): the package is then read once, entry by entry, instead of twice.</param>
+    public static ValidatedPackage Validate(Stream nupkg, PackageLimits limits, Func<TrunkReference, XModConfig?> trunkConfig, string? knownSha256 = null)
     {
         var size = nupkg.Length;
         if (size > limits.MaxPackageBytes)
@@ -52,7 +58,7 @@ public static partial class PackageValidator
             Fail($"the package is {size:N0} bytes; the limit is {limits.MaxPackageBytes:N0}");
         }
         nupkg.Position = 0;
-        var sha = Convert.ToHexStringLower(SHA256.HashData(nupkg));
+        var sha = knownSha256 ?? Convert.ToHexStringLower(SHA256.HashData(nupkg));
         nupkg.Position = 0;
         ZipArchive zip;
         try
@@ -267,9 +273,14 @@ public static partial class PackageValidator
 
     private static void CheckManifest(PackageManifest m, PackageKind kind, string id, NuGetVersion version)
     {
-        if (m.Schema != 1)
+        if (m.Schema is not (1 or 2))
         {
-            Fail($"manifest schema {m.Schema} is not supported (1)");
+            Fail($"manifest schema {m.Schema} is not supported (1, or 2 for half-precision weights)");
+        }
+        if (m.DType is not (null or SafeTensors.WeightPrecision.Float32 or SafeTensors.WeightPrecision.BFloat16 or SafeTensors.WeightPrecision.Float16)
+            || m.Schema != PackageManifest.SchemaFor(m.DType))
+        {
+            Fail($"manifest dtype '{m.DType ?? "f32"}' with schema {m.Schema}: the dtype is f32 (schema 1), bf16 or f16 (schema 2)");
         }
         if (m.Kind != kind)
         {
@@ -308,6 +319,10 @@ public static partial class PackageValidator
         if (kind == PackageKind.Task && m.Task is null)
         {
             Fail("a task package's manifest needs its task (kind, labels, source language)");
+        }
+        if (m.Card?.Problem() is { } card)
+        {
+            Fail($"{PackageManifest.FileName}: {card}");
         }
         foreach (var (name, value) in m.Metrics)
         {

@@ -35,6 +35,9 @@ public sealed unsafe class SafeTensorsFile : IDisposable
 
     public string Path { get; }
 
+    /// <summary>Where the data area starts in the file (8 + the header's length): tensor offsets count from here.</summary>
+    public long DataStart => _dataStart;
+
     /// <summary>The header's "__metadata__" (string to string), empty when absent.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 

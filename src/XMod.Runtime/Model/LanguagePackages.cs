@@ -15,7 +15,8 @@ public static class LanguagePackages
     /// version of it in one step: module, own embeddings and own tokenizer (the model owns them
     /// from then on, and frees what they replace once no forward uses it). Returns the language.
     /// </summary>
-    public static string LoadInto(XModModel model, string trunkSha256, string dir)
+    /// <param name="map">Memory-map the weights (only for directories never rewritten in place, as the package cache).</param>
+    public static string LoadInto(XModModel model, string trunkSha256, string dir, bool map = false)
     {
         var manifest = PackageManifest.Load(dir);
         if (manifest.Kind != PackageKind.Language || manifest.Language is null)
@@ -29,7 +30,7 @@ public static class LanguagePackages
                 $"not for this model's trunk (sha256 {Short(trunkSha256)}): install the {manifest.Id} built for this trunk");
         }
         var code = manifest.Language.Code;
-        var tensors = ModelStore.ReadTensors(Path.Combine(dir, ModuleFile));
+        var tensors = ModelStore.LoadWeights(Path.Combine(dir, ModuleFile), map && Environment.GetEnvironmentVariable("XMOD_MMAP") != "0");
         XModTokenizer? tokenizer = null;
         try
         {

@@ -1,3 +1,4 @@
+using XMod.Packaging.Manifests;
 using XMod.Runtime.Tokenization;
 
 namespace XMod.Runtime.Model;
@@ -20,7 +21,22 @@ public sealed class LoadedModel(XModModel model, XModTokenizer? tokenizer, strin
     public string Directory { get; } = directory;
 
     /// <summary>sha256 of the trunk's weights: language modules are bound to it.</summary>
-    public string TrunkSha256 => _trunkSha256 ??= ModelDirectory.TrunkSha256(Directory);
+    /// <remarks>
+    /// A trunk package takes it from its manifest (the cache checked every file's sha256 at install,
+    /// and cache files are never rewritten), so loading a language does not re-hash a 1 GB trunk.
+    /// </remarks>
+    public string TrunkSha256 => _trunkSha256 ??= ManifestTrunkSha256(Directory) ?? ModelDirectory.TrunkSha256(Directory);
+
+    private static string? ManifestTrunkSha256(string dir)
+    {
+        if (!File.Exists(Path.Combine(dir, PackageManifest.FileName)))
+        {
+            return null;
+        }
+        var manifest = PackageManifest.Load(dir);
+        var entry = manifest.Kind == PackageKind.Trunk ? manifest.Files.FirstOrDefault(f => f.Path == ModelStore.TrunkFile) : null;
+        return entry is not null && new FileInfo(Path.Combine(dir, ModelStore.TrunkFile)).Length == entry.Size ? entry.Sha256 : null;
+    }
 
     public XModTokenizer RequireTokenizer() =>
         Tokenizer ?? throw new XModException($"{Directory} has no tokenizer: pass token ids instead of text");
@@ -29,7 +45,7 @@ public sealed class LoadedModel(XModModel model, XModTokenizer? tokenizer, strin
     public XModTokenizer TokenizerFor(string language) => Model.TokenizerOf(language) ?? RequireTokenizer();
 
     /// <summary>Adds (or replaces) a language from a module directory built for this trunk; returns its code.</summary>
-    public string AddLanguage(string moduleDir) => LanguagePackages.LoadInto(Model, TrunkSha256, moduleDir);
+    public string AddLanguage(string moduleDir, bool map = false) => LanguagePackages.LoadInto(Model, TrunkSha256, moduleDir, map);
 
     /// <summary>Removes a language; its parts are freed once no forward holds them.</summary>
     public void RemoveLanguage(string language) => Model.RemoveLanguage(language);
@@ -38,21 +54,25 @@ public sealed class LoadedModel(XModModel model, XModTokenizer? tokenizer, strin
     /// Opens only the trunk of a model or trunk package directory; languages are added with
     /// <see cref="AddLanguage"/>.
     /// </summary>
-    public static LoadedModel OpenTrunk(string dir)
+    public static LoadedModel OpenTrunk(string dir, ModelLoadOptions? options = null)
     {
-        var model = ModelStore.LoadTrunk(dir);
+        var model = ModelStore.LoadTrunk(dir, options);
         var tokDir = Path.Combine(dir, ModelStore.TokenizerDir);
         return new LoadedModel(model, System.IO.Directory.Exists(tokDir) ? XModTokenizer.Load(tokDir) : null, dir);
     }
 
-    public static LoadedModel Open(string path, IReadOnlyCollection<string>? languages = null)
+    /// <param name="options">
+    /// How weights load: <see cref="ModelLoadOptions.Default"/> (read everything now: training,
+    /// export) or <see cref="ModelLoadOptions.Inference"/> (memory-mapped, modules on first use).
+    /// </param>
+    public static LoadedModel Open(string path, IReadOnlyCollection<string>? languages = null, ModelLoadOptions? options = null)
     {
         var dir = ModelDirectory.Resolve(path);
         if (!System.IO.Directory.Exists(Path.Combine(dir, ModelStore.ModulesDir)) && languages is null)
         {
-            return OpenTrunk(dir); // a trunk package: its languages are packages of their own
+            return OpenTrunk(dir, options); // a trunk package: its languages are packages of their own
         }
-        var model = ModelStore.Load(dir, languages);
+        var model = ModelStore.Load(dir, languages, options);
         var tokDir = Path.Combine(dir, ModelStore.TokenizerDir);
         return new LoadedModel(model, System.IO.Directory.Exists(tokDir) ? XModTokenizer.Load(tokDir) : null, dir);
     }

@@ -29,6 +29,10 @@ public static class ModelStore
     /// </summary>
     public static void Save(XModModel model, XModTokenizer? tokenizer, string dir)
     {
+        if (model.LoadsOnDemand && model.Config.ModuleKeys.Any(k => !model.Modules.ContainsKey(k)))
+        {
+            throw new XModException("this model loads its languages on demand and has not loaded them all: open it with ModelLoadOptions.Default to save it");
+        }
         var full = Path.GetFullPath(dir);
         var parent = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(parent);
@@ -75,8 +79,10 @@ public static class ModelStore
             new Dictionary<string, string> { ["format"] = "xmod-module", ["language"] = module.Key });
 
     /// <summary>Loads config, trunk and the modules of <paramref name="languages"/> (all by default).</summary>
-    public static XModModel Load(string dir, IReadOnlyCollection<string>? languages = null)
+    /// <param name="options">How weights are loaded (default: read into memory, every module now).</param>
+    public static XModModel Load(string dir, IReadOnlyCollection<string>? languages = null, ModelLoadOptions? options = null)
     {
+        options ??= ModelLoadOptions.Default;
         if (!Directory.Exists(dir))
         {
             throw new XModException($"model directory {dir} does not exist");
@@ -87,18 +93,28 @@ public static class ModelStore
         {
             config = config with { Languages = config.SharedModule ? config.Languages : [.. languages] };
         }
-        var trunk = ReadTensors(Path.Combine(dir, TrunkFile));
+        foreach (var key in keys)
+        {
+            if (!File.Exists(ModuleFile(dir, key)))
+            {
+                throw new XModException($"{dir} has no module for '{key}' ({ModuleFile(dir, key)} is missing)");
+            }
+        }
+        var trunk = LoadWeights(Path.Combine(dir, TrunkFile), options.Map);
         var modules = new Dictionary<string, IReadOnlyDictionary<string, Tensor>>(StringComparer.Ordinal);
         try
         {
+            if (options.LazyLanguages && !config.SharedModule)
+            {
+                // Modules come on first use of their language (and may be evicted again).
+                var lazy = XModModel.FromTrunk(config, trunk, dir);
+                var mapModules = options.Map;
+                lazy.LoadModulesOnDemand(key => LoadModule(ModuleFile(dir, key), config, key, mapModules), options.MaxLoadedLanguages);
+                return lazy;
+            }
             foreach (var key in keys)
             {
-                var file = ModuleFile(dir, key);
-                if (!File.Exists(file))
-                {
-                    throw new XModException($"{dir} has no module for '{key}' ({file} is missing)");
-                }
-                modules[key] = ReadTensors(file);
+                modules[key] = LoadWeights(ModuleFile(dir, key), options.Map);
             }
             return XModModel.FromTensors(config, trunk, modules, dir);
         }
@@ -116,14 +132,15 @@ public static class ModelStore
     /// The trunk alone (config, trunk tensors), with no language loaded yet: languages come from
     /// their own packages (<see cref="LanguagePackages"/>).
     /// </summary>
-    public static XModModel LoadTrunk(string dir)
+    public static XModModel LoadTrunk(string dir, ModelLoadOptions? options = null)
     {
+        options ??= ModelLoadOptions.Default;
         var config = XModConfig.Load(Path.Combine(dir, ConfigFile));
-        var trunk = ReadTensors(Path.Combine(dir, TrunkFile));
+        var trunk = LoadWeights(Path.Combine(dir, TrunkFile), options.Map);
         try
         {
             return XModModel.FromTensors(config with { Languages = config.SharedModule ? config.Languages : [] }, trunk,
-                config.SharedModule ? new Dictionary<string, IReadOnlyDictionary<string, Tensor>> { [XModConfig.SharedModuleName] = ReadTensors(ModuleFile(dir, XModConfig.SharedModuleName)) }
+                config.SharedModule ? new Dictionary<string, IReadOnlyDictionary<string, Tensor>> { [XModConfig.SharedModuleName] = LoadWeights(ModuleFile(dir, XModConfig.SharedModuleName), options.Map) }
                     : new Dictionary<string, IReadOnlyDictionary<string, Tensor>>(), dir);
         }
         catch
@@ -137,9 +154,13 @@ public static class ModelStore
     }
 
     /// <summary>Reads one module file for a model with <paramref name="config"/>, checked strictly.</summary>
-    public static LanguageModule LoadModule(string file, XModConfig config, string key)
+    public static LanguageModule LoadModule(string file, XModConfig config, string key, bool map = false)
     {
-        var tensors = ReadTensors(file);
+        if (!File.Exists(file))
+        {
+            throw new XModException($"no module for '{key}': {file} is missing");
+        }
+        var tensors = LoadWeights(file, map);
         try
         {
             XModModel.CheckExactly(XModLayout.Module(config, key), tensors, file);
@@ -152,7 +173,7 @@ public static class ModelStore
             }
             throw;
         }
-        return new LanguageModule(key, tensors.ToDictionary(kv => kv.Key, kv => kv.Value.AsParameter(), StringComparer.Ordinal), config.NumLayers);
+        return new LanguageModule(key, tensors.ToDictionary(kv => kv.Key, kv => kv.Value.AsParameter(requiresGrad: !map), StringComparer.Ordinal), config.NumLayers);
     }
 
     // ---- safetensors <-> tensors ----------------------------------------------------------
@@ -172,21 +193,99 @@ public static class ModelStore
         SafeTensorsWriter.Write(file, entries, metadata);
     }
 
+    /// <summary>
+    /// The weights of a safetensors file for a model (the caller owns them): float16 and bfloat16
+    /// are upcast to float32 (half-precision packages are a download format; every op runs in
+    /// float32). With <paramref name="map"/>, tensors stored in their compute dtype at an offset
+    /// aligned to their element size are views of a copy-on-write mapping of the file (no copy;
+    /// pages are read when touched and shared with the page cache; the mapping goes when the last
+    /// of them is freed); the rest are read. Map only files that are never rewritten in place: the
+    /// package cache and model directories are written by temp file + rename.
+    /// </summary>
+    public static Dictionary<string, Tensor> LoadWeights(string file, bool map)
+    {
+        if (!map)
+        {
+            return ReadTensors(file, upcastHalf: true);
+        }
+        if (!File.Exists(file))
+        {
+            throw new XModException($"{file} does not exist");
+        }
+        using var st = OpenChecked(file);
+        using var mapping = MappedFile.Open(file);
+        if (mapping.Length != new FileInfo(file).Length || mapping.Length != st.DataStart + st.Tensors.Sum(t => t.ByteLength))
+        {
+            throw new XModException($"{file} changed while it was being opened; files that are loaded must not be rewritten in place");
+        }
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var info in st.Tensors)
+            {
+                var dtype = FromSafeTensors(info.DType);
+                var offset = st.DataStart + info.Begin;
+                result[info.Name] = dtype is DType.Float16 or DType.BFloat16 || offset % dtype.ElementSize() != 0
+                    ? Copy(st, info, upcastHalf: true)
+                    : mapping.Tensor(offset, dtype, info.Shape).DetachFromScope();
+            }
+            return result;
+        }
+        catch
+        {
+            foreach (var t in result.Values)
+            {
+                t.Dispose();
+            }
+            throw;
+        }
+    }
+
     /// <summary>Every tensor of a safetensors file, copied out of the mapping (the caller owns them).</summary>
-    public static Dictionary<string, Tensor> ReadTensors(string file)
+    public static Dictionary<string, Tensor> ReadTensors(string file) => ReadTensors(file, upcastHalf: false);
+
+    private static Dictionary<string, Tensor> ReadTensors(string file, bool upcastHalf)
     {
         if (!File.Exists(file))
         {
             throw new XModException($"{file} does not exist");
         }
-        using var st = SafeTensorsFile.Open(file);
+        using var st = OpenChecked(file);
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var info in st.Tensors)
+        try
         {
-            result[info.Name] = Tensor.FromBytes(st.Data(info.Name), FromSafeTensors(info.DType), info.Shape).DetachFromScope();
+            foreach (var info in st.Tensors)
+            {
+                result[info.Name] = Copy(st, info, upcastHalf);
+            }
+            return result;
         }
-        return result;
+        catch
+        {
+            foreach (var t in result.Values)
+            {
+                t.Dispose();
+            }
+            throw;
+        }
     }
+
+    private static Tensor Copy(SafeTensorsFile st, TensorInfo info, bool upcastHalf)
+    {
+        var dtype = FromSafeTensors(info.DType);
+        var t = Tensor.FromBytes(st.Data(info.Name), dtype, info.Shape).DetachFromScope();
+        if (!upcastHalf || dtype is not (DType.Float16 or DType.BFloat16))
+        {
+            return t;
+        }
+        using (t)
+        {
+            return t.To(DType.Float32).DetachFromScope();
+        }
+    }
+
+    /// <summary>Opens and validates a safetensors file: a hostile header is refused with one line naming the problem.</summary>
+    private static SafeTensorsFile OpenChecked(string file) => SafeTensorsFile.Open(file);
 
     public static SafeTensorsDType ToSafeTensors(DType t) => t switch
     {

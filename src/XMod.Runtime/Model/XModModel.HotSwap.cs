@@ -60,9 +60,10 @@ public sealed partial class XModModel
 
     private ModuleSet Visible => ModuleLease.Pinned(_sets) ?? _sets.Current;
 
-    /// <summary>The pinned set, or a hold on the current one for the length of one call.</summary>
-    private Hold HoldModules() =>
-        ModuleLease.Pinned(_sets) is { } pinned ? new Hold(pinned, owned: false) : new Hold(_sets.Hold(), owned: true);
+    /// <summary>The pinned set, or a hold on the current one (with <paramref name="languages"/> loaded, on-demand models) for one call.</summary>
+    private Hold HoldModules(IReadOnlyList<string?>? languages = null) =>
+        ModuleLease.Pinned(_sets) is { } pinned ? new Hold(pinned, owned: false)
+        : new Hold(languages is null ? _sets.Hold() : HoldLoaded(languages), owned: true);
 
     private readonly struct Hold(ModuleSet set, bool owned) : IDisposable
     {

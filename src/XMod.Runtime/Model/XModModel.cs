@@ -233,7 +233,7 @@ public sealed partial class XModModel
     /// </summary>
     public Tensor Encode(Tensor inputIds, Tensor? attentionMask, IReadOnlyList<string> languages)
     {
-        using var hold = HoldModules();
+        using var hold = HoldModules(languages);
         var set = hold.Set;
         var shape = inputIds.Shape;
         if (shape.Length != 2)

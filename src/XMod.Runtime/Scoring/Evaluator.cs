@@ -59,7 +59,12 @@ public static class Evaluator
                     lossSum += sum;
                     count += masked;
                 }
-                var mean = lossSum / Math.Max(1, count);
+                if (count == 0)
+                {
+                    // A perplexity of 1.00 on nothing would read as a perfect model.
+                    throw new XModException($"no held-out token of {lang} was masked in {blocks} block(s) of {length} tokens: give a longer --seq or more held-out text");
+                }
+                var mean = lossSum / count;
                 results.Add(new LanguagePerplexity(lang, Math.Exp(mean), mean, count, blocks));
             }
             return results;

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using XMod.Packaging;
 using XMod.Packaging.Caching;
-using XMod.Packaging.Languages;
 using XMod.Packaging.Manifests;
 using XMod.Runtime.Model;
 using XMod.Runtime.Scoring;
@@ -24,6 +23,18 @@ public sealed class XModRuntimeOptions
 
     /// <summary>Languages to load when the runtime opens (more can be loaded later).</summary>
     public IList<string> Languages { get; set; } = [];
+
+    /// <summary>
+    /// Load an installed language of this trunk on its first use (Encode, FillMask, Perplexity)
+    /// instead of refusing it until LoadLanguage is called (default: on).
+    /// </summary>
+    public bool LoadOnFirstUse { get; set; } = true;
+
+    /// <summary>At most this many languages stay loaded; the least recently used is unloaded (null: no limit).</summary>
+    public int? MaxLoadedLanguages { get; set; }
+
+    /// <summary>Memory-map the trunk's and the languages' weights from the cache instead of reading them (default: on).</summary>
+    public bool MapWeights { get; set; } = true;
 }
 
 /// <summary>
@@ -35,17 +46,26 @@ public sealed class XModRuntimeOptions
 public sealed class XModRuntime : IDisposable
 {
     private readonly LocalCache _cache;
+    private readonly string _home;
     private readonly LoadedModel _loaded;
     private readonly object _loadLock = new();
     private readonly Dictionary<string, string> _languageDirs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _lastUse = new(StringComparer.Ordinal);
+    private readonly XModRuntimeOptions _options;
+    private long _useClock;
 
-    private XModRuntime(LocalCache cache, LoadedModel loaded, InstalledPackage trunk)
+    private XModRuntime(LocalCache cache, LoadedModel loaded, InstalledPackage trunk, XModRuntimeOptions options)
     {
         _cache = cache;
+        _home = options.Home;
         _loaded = loaded;
+        _options = options;
         Trunk = trunk;
         _loaded.Model.Training = false;
     }
+
+    /// <summary>Language modules held in memory now (the trunk's SHARED module counts as one).</summary>
+    public int LoadedModuleCount => _loaded.Model.LoadedModuleCount;
 
     public InstalledPackage Trunk { get; }
 
@@ -56,12 +76,16 @@ public sealed class XModRuntime : IDisposable
     public static XModRuntime Open(XModRuntimeOptions options)
     {
         var cache = new LocalCache(options.Home);
-        var trunk = cache.Find(options.Trunk, options.TrunkVersion);
-        if (trunk is null || trunk.Kind != PackageKind.Trunk)
+        // xmod-base, xmod-base@1.0.0 (or TrunkVersion): the one resolver the CLI uses too.
+        var spec = options.TrunkVersion is null ? options.Trunk : $"{options.Trunk}@{options.TrunkVersion}";
+        var located = ModelLocator.Locate(spec, options.Home, "trunk", PackageKind.Trunk);
+        var trunk = located.Package
+            ?? throw new XModException($"the runtime opens installed trunks: '{options.Trunk}' is a directory; publish and install it, or open it with LoadedModel.Open");
+        if (options.MaxLoadedLanguages is < 1)
         {
-            throw new XModException($"trunk {options.Trunk}{(options.TrunkVersion is null ? "" : " " + options.TrunkVersion)} is not installed in {cache.Root}: run 'xmod-hub install {options.Trunk}'");
+            throw new XModException($"MaxLoadedLanguages must be at least 1 (got {options.MaxLoadedLanguages})");
         }
-        var runtime = new XModRuntime(cache, LoadedModel.OpenTrunk(cache.SnapshotDir(trunk.Id, trunk.Version)), trunk);
+        var runtime = new XModRuntime(cache, LoadedModel.OpenTrunk(located.Directory, new ModelLoadOptions { MapWeights = options.MapWeights }), trunk, options);
         try
         {
             foreach (var l in options.Languages)
@@ -80,30 +104,55 @@ public sealed class XModRuntime : IDisposable
     /// <summary>Loads an installed language package of this trunk (de, lang-de, de_DE or a package directory); returns its code.</summary>
     public string LoadLanguage(string language)
     {
-        string dir;
-        if (Directory.Exists(language) && File.Exists(Path.Combine(language, PackageManifest.FileName)))
-        {
-            dir = language;
-        }
-        else
-        {
-            var code = language.StartsWith("lang-", StringComparison.Ordinal) ? language[5..] : language;
-            var info = LanguageCatalog.Find(code);
-            var installed = _cache.FindLanguage(Trunk.TrunkSha256!, info?.Code ?? code)
-                ?? _cache.FindLanguage(Trunk.TrunkSha256!, info?.Bcp47.Split('-')[0] ?? code)
-                ?? throw new XModException($"no {language} for trunk {Trunk.Id} {Trunk.Version} is installed: run 'xmod-hub install lang-{info?.Bcp47.ToLowerInvariant().Split('-')[0] ?? code} --trunk {Trunk.Id}'");
-            dir = _cache.SnapshotDir(installed.Id, installed.Version);
-        }
+        // A package directory, or the installed package of this trunk: lang-de, de, deu, de_DE, xmod-base.lang-de@1.0.0.
+        var dir = ModelLocator.LocateLanguage(language, _home, Trunk.TrunkSha256!, Trunk.Id);
         lock (_loadLock)
         {
             var manifest = PackageManifest.Load(dir);
             if (manifest.Language is { } l && _loaded.Model.Languages.Contains(l.Code))
             {
+                Touch(l.Code);
                 return l.Code; // already loaded
             }
-            var code = _loaded.AddLanguage(dir);
+            // Cache snapshots are immutable (installs write a new directory and rename it): safe to map.
+            var inCache = Path.GetFullPath(dir).StartsWith(Path.GetFullPath(_cache.Root) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+            var code = _loaded.AddLanguage(dir, map: _options.MapWeights && inCache);
             _languageDirs[code] = dir;
+            Touch(code);
+            UnloadBeyondLimit(code);
             return code;
+        }
+    }
+
+    private void Touch(string code)
+    {
+        lock (_lastUse)
+        {
+            _lastUse[code] = ++_useClock;
+        }
+    }
+
+    /// <summary>Unloads the least recently used languages past MaxLoadedLanguages (never <paramref name="keep"/>); under the load lock.</summary>
+    private void UnloadBeyondLimit(string keep)
+    {
+        if (_options.MaxLoadedLanguages is not { } max)
+        {
+            return;
+        }
+        List<string> victims;
+        lock (_lastUse)
+        {
+            var loaded = _languageDirs.Keys.Where(k => k != keep).ToList();
+            victims = [.. loaded.OrderBy(k => _lastUse.GetValueOrDefault(k)).Take(Math.Max(0, loaded.Count + 1 - max))];
+        }
+        foreach (var v in victims)
+        {
+            _loaded.RemoveLanguage(v);
+            _languageDirs.Remove(v);
+            lock (_lastUse)
+            {
+                _lastUse.Remove(v);
+            }
         }
     }
 
@@ -116,9 +165,13 @@ public sealed class XModRuntime : IDisposable
     {
         lock (_loadLock)
         {
-            var code = LanguageCatalog.Find(language)?.Code ?? language;
+            var code = Code(language);
             _loaded.RemoveLanguage(code);
             _languageDirs.Remove(code);
+            lock (_lastUse)
+            {
+                _lastUse.Remove(code);
+            }
         }
     }
 
@@ -126,19 +179,19 @@ public sealed class XModRuntime : IDisposable
     /// Opens a task model fine-tuned on this trunk, with the languages loaded now: it is a model of
     /// its own (its fine-tuned shared encoder), predicting in any of them by swapping modules.
     /// </summary>
-    public TaskModel OpenTask(string taskDir)
+    /// <param name="task">A task model directory, or an installed task package of this trunk (task-sections, or sections).</param>
+    public TaskModel OpenTask(string task)
     {
         lock (_loadLock)
         {
-            return TaskModel.Open(taskDir, _cache.SnapshotDir(Trunk.Id, Trunk.Version), [.. _languageDirs.Values]);
+            return ModelLocator.OpenTask(task, _cache.SnapshotDir(Trunk.Id, Trunk.Version), [.. _languageDirs.Values], _home, Trunk.TrunkSha256);
         }
     }
 
     /// <summary>The last hidden state of a text: one row of H values per token.</summary>
     public float[][] Encode(string text, string language)
     {
-        using var modules = Model.PinModules(); // the tokenizer and the forward from one set of languages
-        var code = Code(language);
+        using var modules = Pin(language, out var code); // the tokenizer and the forward from one set of languages
         var ids = _loaded.TokenizerFor(code).Encode(text, Model.Config.MaxSequenceLength).Select(i => (long)i).ToArray();
         using var scope = DisposeScope.Begin();
         using var inference = Torch.InferenceMode();
@@ -149,27 +202,65 @@ public sealed class XModRuntime : IDisposable
 
     public IReadOnlyList<IReadOnlyList<MaskPrediction>> FillMask(string text, string language, int topK = 5)
     {
-        using var modules = Model.PinModules();
-        var code = Code(language);
+        using var modules = Pin(language, out var code);
         return Evaluator.FillMask(Model, _loaded.TokenizerFor(code), text, code, topK);
     }
 
     /// <summary>Held-out MLM perplexity of texts in a language (fixed masking, comparable between languages' runs).</summary>
     public LanguagePerplexity Perplexity(IEnumerable<string> texts, string language, int length = 128)
     {
-        using var modules = Model.PinModules();
-        var code = Code(language);
+        using var modules = Pin(language, out var code);
         var tokenizer = _loaded.TokenizerFor(code);
         var streams = TokenStreams.FromParagraphs(code, texts, tokenizer);
         return Evaluator.Perplexity(Model, tokenizer, streams, [code], Math.Min(length, Model.Config.MaxSequenceLength))[0];
     }
 
-    private string Code(string language)
+    /// <summary>Perplexity (fixed masking) and fill-mask top-1 / top-5 accuracy on texts in a language: what the hub's evaluator measures.</summary>
+    public StandardScores Score(IEnumerable<string> texts, string language, int length = 128)
     {
-        var code = LanguageCatalog.Find(language)?.Code ?? language;
-        return Model.Languages.Contains(code) ? code : Model.Languages.Contains(language) ? language
-            : throw new XModException($"language '{language}' is not loaded (loaded: {string.Join(", ", Model.Languages)}); call LoadLanguage first");
+        using var modules = Pin(language, out var code);
+        var tokenizer = _loaded.TokenizerFor(code);
+        var stream = TokenStreams.Encode(texts, tokenizer);
+        return StandardScoring.Score(Model, tokenizer, stream, code, Math.Min(length, Model.Config.MaxSequenceLength));
     }
+
+    /// <summary>
+    /// Pins a module set that has <paramref name="language"/>, loading it first when it is installed
+    /// but not loaded (LoadOnFirstUse); retries when an unload raced the pin.
+    /// </summary>
+    private ModuleLease Pin(string language, out string code)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            if (_options.LoadOnFirstUse && !IsLoaded(language))
+            {
+                LoadLanguage(language);
+            }
+            var lease = Model.PinModules();
+            try
+            {
+                code = Code(language);
+                Touch(code);
+                return lease;
+            }
+            catch (XModException) when (_options.LoadOnFirstUse && attempt < 3)
+            {
+                lease.Dispose(); // unloaded between the load and the pin: load it again
+            }
+            catch
+            {
+                lease.Dispose();
+                throw;
+            }
+        }
+    }
+
+    private bool IsLoaded(string language) => Model.TryResolveLanguage(language) is not null;
+
+    /// <summary>A loaded language in any form (de, deu, de-DE, lang-de) as the model's code.</summary>
+    private string Code(string language) =>
+        Model.TryResolveLanguage(language)
+            ?? throw new XModException($"language '{language}' is not loaded (loaded: {(Model.Languages.Count == 0 ? "none" : string.Join(", ", Model.Languages))}); call LoadLanguage first");
 
     public void Dispose() => _loaded.Dispose();
 }

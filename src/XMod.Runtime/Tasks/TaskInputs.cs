@@ -13,5 +13,5 @@ public static class TaskInputs
     /// <summary>Share of sequence-classification examples the model labels right.</summary>
     public static double Accuracy(this TaskModel model, IReadOnlyList<TaskExample> examples, string language) =>
         examples.Count == 0 ? throw new XModException("no examples to measure accuracy on")
-            : examples.Zip(model.Classify(examples.Select(e => e.Text).ToList(), language)).Count(x => x.First.Label == x.Second.Label) / (double)examples.Count;
+            : examples.Zip(model.Classify(examples.Select(e => e.Text).ToList(), language)).Count(x => x.First.Label == x.Second.Index) / (double)examples.Count;
 }

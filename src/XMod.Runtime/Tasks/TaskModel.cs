@@ -59,11 +59,21 @@ public sealed class TaskModel : IDisposable
             var task = JsonSerializer.SerializeToElement(new { Info.Kind, Info.Labels, Info.SourceLanguage, Info.MaxLength }, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })
                 .EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone());
             var id = trunkId ?? Path.GetFileName(Loaded.Directory.TrimEnd('/'));
-            File.WriteAllText(Path.Combine(staging, "README.md"),
-                $"# {Info.Name}\n\nA {Info.Kind} model ({Info.Labels.Count} labels: {string.Join(", ", Info.Labels)}) fine-tuned in `{Info.SourceLanguage}` " +
-                $"on the X-MOD trunk `{id}` (weights sha256 `{Loaded.TrunkSha256}`): the shared encoder and the head were trained, every embedding " +
-                $"and language module stayed frozen, so it transfers zero-shot to the trunk's other languages and to languages added later.\n\n" +
-                string.Concat((metrics ?? new Dictionary<string, double>()).Select(kv => $"- {kv.Key}: {kv.Value.ToString("F4", CultureInfo.InvariantCulture)}\n")));
+            var measured = metrics ?? new Dictionary<string, double>();
+            var card = new CardInfo
+            {
+                DataSources = [provenance.GetValueOrDefault("train_file") is { } train ? $"{train} ({Info.SourceLanguage})" : $"labelled {Info.SourceLanguage} examples"],
+                IntendedUse = $"{Info.Kind} in `{Info.SourceLanguage}` and, zero-shot, in the trunk's other languages and languages added to it later.",
+                Limitations = "Zero-shot quality in other languages is lower than in the language it was trained in and is not measured here; " +
+                    "the labels are those of its training data only.",
+                MetricData = measured.Keys.ToDictionary(k => k, k => k.StartsWith("train", StringComparison.Ordinal)
+                    ? $"its own training data ({Info.SourceLanguage}): not a held-out measure" : "not stated"),
+            };
+            File.WriteAllText(Path.Combine(staging, ModelCard.FileName), ModelCard.Render(new(Info.Name,
+                $"A {Info.Kind} model fine-tuned in `{Info.SourceLanguage}` on the X-MOD trunk `{id}` (weights sha256 `{Loaded.TrunkSha256}`): the shared encoder " +
+                "and the head were trained, every embedding and language module stayed frozen, so it transfers zero-shot to the trunk's other languages and to languages added later.",
+                [("labels", $"{Info.Labels.Count}: {string.Join(", ", Info.Labels)}"), ("maximum length", $"{Info.MaxLength} tokens")],
+                card, measured, $"`xmod-hub predict --model task-{Info.Name} --trunk {id} --lang LANG --text \"...\"`")));
             new PackageManifest
             {
                 Kind = PackageKind.Task,
@@ -74,7 +84,8 @@ public sealed class TaskModel : IDisposable
                 Task = task,
                 Files = PackageManifest.Inventory(staging),
                 Provenance = provenance,
-                Metrics = metrics ?? new Dictionary<string, double>(),
+                Metrics = measured,
+                Card = card,
             }.Save(staging);
             ModelStore.ReplaceDirectory(staging, Path.GetFullPath(dir));
         }
@@ -139,8 +150,8 @@ public sealed class TaskModel : IDisposable
         }
     }
 
-    /// <summary>Predicted label index and its probability for each text (sequence classification).</summary>
-    public IReadOnlyList<(int Label, double Probability)> Classify(IReadOnlyList<string> texts, string language, int batchSize = 32)
+    /// <summary>The predicted label (its name and index) and its probability for each text (sequence classification).</summary>
+    public IReadOnlyList<ClassPrediction> Classify(IReadOnlyList<string> texts, string language, int batchSize = 32)
     {
         RequireKind(TaskKind.SequenceClassification);
         return Batched(texts.Select(t => new TaskExample { Text = t }).ToList(), language, batchSize, (probs, batch) =>
@@ -154,7 +165,7 @@ public sealed class TaskModel : IDisposable
                 {
                     best = p[b * c + k] > p[b * c + best] ? k : best;
                 }
-                return (best, (double)p[b * c + best]);
+                return new ClassPrediction(Labels[best], best, p[b * c + best]);
             }).ToList();
         });
     }
@@ -183,9 +194,24 @@ public sealed class TaskModel : IDisposable
         });
     }
 
+    /// <summary>The answer to each question as text: the predicted span of the context, decoded (empty when the model points outside the context).</summary>
+    public IReadOnlyList<string> AnswerText(IReadOnlyList<(string Question, string Context)> items, string language, int batchSize = 32)
+    {
+        var spans = Answer(items, language, batchSize);
+        var tokenizer = Loaded.TokenizerFor(language);
+        var maxLength = Math.Min(Info.MaxLength, Loaded.Model.Config.MaxSequenceLength);
+        return items.Zip(spans).Select(x =>
+        {
+            var ids = TaskEncoder.Encode(Info.Kind, new TaskExample { Question = x.First.Question, Text = x.First.Context }, tokenizer, maxLength).Ids;
+            var (start, end) = (Math.Clamp(x.Second.Start, 0, ids.Length - 1), Math.Clamp(x.Second.End, 0, ids.Length - 1));
+            return tokenizer.Decode(ids[start..(end + 1)].Select(id => (int)id).Where(id => !tokenizer.IsSpecial(id))).Trim();
+        }).ToList();
+    }
+
     private List<T> Batched<T>(IReadOnlyList<TaskExample> examples, string language, int batchSize, Func<Tensor, IReadOnlyList<EncodedExample>, IEnumerable<T>> read)
     {
         using var modules = Loaded.Model.PinModules(); // one set of languages for the whole call
+        language = Loaded.Model.ResolveLanguage(language); // de, deu, de-DE, lang-de: the code the model has
         var tokenizer = Loaded.TokenizerFor(language);
         var maxLength = Math.Min(Info.MaxLength, Loaded.Model.Config.MaxSequenceLength);
         var results = new List<T>();

@@ -10,6 +10,15 @@ public enum ReduceOp
     Average = 1,
 }
 
+/// <summary>c10d's communication backends.</summary>
+public enum DistributedBackend
+{
+    /// <summary>CPU tensors (and the only one in a build against a CPU-only libtorch).</summary>
+    Gloo = 0,
+    /// <summary>CUDA tensors; only in a build against a CUDA libtorch (CMake selects it there).</summary>
+    Nccl = 1,
+}
+
 /// <summary>A collective failed, a rendezvous could not complete, or this build cannot do either.</summary>
 public sealed class DistributedException(string message) : XModException(message);
 
@@ -81,7 +90,7 @@ public sealed class ProcessGroup : IDisposable
         {
             try
             {
-                return NativeMethods.xmod_dist_available() == 1
+                return (NativeMethods.xmod_dist_available() & 1) != 0
                     ? null
                     : "distributed training needs libgloo-dev: this libxmod_native was built without Gloo; install it (scripts/install-deps) and rebuild (dotnet build)";
             }
@@ -92,15 +101,32 @@ public sealed class ProcessGroup : IDisposable
         }
     }
 
+    /// <summary>Whether this build has the NCCL backend (it was built against a CUDA libtorch).</summary>
+    public static bool IsNcclAvailable
+    {
+        get
+        {
+            try
+            {
+                return (NativeMethods.xmod_dist_available() & 2) != 0;
+            }
+            catch (EntryPointNotFoundException)
+            {
+                return false;
+            }
+        }
+    }
+
     /// <summary>Joins the group described by torchrun's variables (see <see cref="DistributedEnvironment"/>).</summary>
-    public static ProcessGroup Connect(DistributedEnvironment environment, TimeSpan? timeout = null) =>
-        ConnectTcp(environment.MasterAddress, environment.MasterPort, environment.Rank, environment.WorldSize, timeout);
+    public static ProcessGroup Connect(DistributedEnvironment environment, TimeSpan? timeout = null, DistributedBackend backend = DistributedBackend.Gloo) =>
+        ConnectTcp(environment.MasterAddress, environment.MasterPort, environment.Rank, environment.WorldSize, timeout, backend);
 
     /// <summary>
     /// Joins through a TCP store at <paramref name="host"/>:<paramref name="port"/>, which rank 0
     /// hosts; returns once all <paramref name="worldSize"/> ranks are connected.
     /// </summary>
-    public static ProcessGroup ConnectTcp(string host, int port, int rank, int worldSize, TimeSpan? timeout = null)
+    public static ProcessGroup ConnectTcp(string host, int port, int rank, int worldSize, TimeSpan? timeout = null,
+        DistributedBackend backend = DistributedBackend.Gloo)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(host);
         var t = CheckArguments(rank, worldSize, timeout);
@@ -108,14 +134,15 @@ public sealed class ProcessGroup : IDisposable
         {
             throw new DistributedException($"the rendezvous port must lie in [1, 65535], got {port}");
         }
-        return Open(() => NativeMethods.xmod_dist_init_tcp(host, port, rank, worldSize, (long)t.TotalMilliseconds), rank, worldSize, t);
+        return Open(() => NativeMethods.xmod_dist_init_tcp(host, port, rank, worldSize, (long)t.TotalMilliseconds, (int)backend), rank, worldSize, t);
     }
 
     /// <summary>
     /// Joins through a store file every rank can reach (a fresh path per run, on a shared file
     /// system when the ranks are on several machines).
     /// </summary>
-    public static ProcessGroup ConnectFile(string path, int rank, int worldSize, TimeSpan? timeout = null)
+    public static ProcessGroup ConnectFile(string path, int rank, int worldSize, TimeSpan? timeout = null,
+        DistributedBackend backend = DistributedBackend.Gloo)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var t = CheckArguments(rank, worldSize, timeout);
@@ -124,7 +151,7 @@ public sealed class ProcessGroup : IDisposable
         {
             throw new DistributedException($"the folder of the rendezvous file {full} does not exist: create it, on a file system every rank can reach");
         }
-        return Open(() => NativeMethods.xmod_dist_init_file(full, rank, worldSize, (long)t.TotalMilliseconds), rank, worldSize, t);
+        return Open(() => NativeMethods.xmod_dist_init_file(full, rank, worldSize, (long)t.TotalMilliseconds, (int)backend), rank, worldSize, t);
     }
 
     private static TimeSpan CheckArguments(int rank, int worldSize, TimeSpan? timeout)

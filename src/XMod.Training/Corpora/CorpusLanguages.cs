@@ -5,20 +5,21 @@ namespace XMod.Training.Corpora;
 public static class CorpusLanguages
 {
     /// <summary>
-    /// The corpus languages to train on: the requested ones (any code the catalogue knows, as
-    /// X-MOD codes), or all of the corpus's when none are requested. Missing ones are one error.
+    /// The corpus languages to train on: the requested ones (any form <see cref="LanguageResolver"/>
+    /// takes: de, deu, de-DE, lang-de), or all of the corpus's when none are requested.
     /// </summary>
-    public static IReadOnlyList<string> SelectLanguages(this Corpus corpus, IReadOnlyList<string> requested)
-    {
-        var languages = requested.Count == 0 ? corpus.Languages : requested.Select(l => LanguageCatalog.Find(l)?.Code ?? l).ToList();
-        var missing = languages.Where(l => !corpus.Languages.Contains(l)).ToList();
-        return missing.Count == 0 ? languages
-            : throw new XModException($"the corpus at {corpus.Directory} has no {string.Join(", ", missing)}; it has {string.Join(", ", corpus.Languages)}");
-    }
+    public static IReadOnlyList<string> SelectLanguages(this Corpus corpus, IReadOnlyList<string> requested) =>
+        requested.Count == 0 ? corpus.Languages
+            : requested.Select(l => LanguageResolver.Resolve(l, corpus.Languages, $"the corpus at {corpus.Directory}")).Distinct().ToList();
 
-    /// <summary>The languages to evaluate a model on: those requested, or the model's that the corpus has.</summary>
+    /// <summary>
+    /// The languages to evaluate a model on: those requested (any form, resolved against the
+    /// corpus), or the model's that the corpus has.
+    /// </summary>
     public static IReadOnlyList<string> LanguagesFor(this Corpus corpus, IReadOnlyList<string> requested, IReadOnlyList<string> modelLanguages) =>
-        requested.Count > 0 ? requested
+        requested.Count > 0 ? corpus.SelectLanguages(requested)
             : modelLanguages.Where(corpus.Languages.Contains).ToList() is { Count: > 0 } shared ? shared
-            : throw new XModException($"the corpus at {corpus.Directory} has none of the model's languages ({string.Join(", ", modelLanguages)})");
+            : throw new XModException(modelLanguages.Count == 0
+                ? "the model has no languages loaded: name them with --langs (installed language packages of its trunk are loaded)"
+                : $"the corpus at {corpus.Directory} has none of the model's languages ({string.Join(", ", modelLanguages)})");
 }

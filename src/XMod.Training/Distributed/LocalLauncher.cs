@@ -12,11 +12,21 @@ namespace XMod.Training.Distributed;
 /// output is passed through; the other ranks' error output is passed through prefixed with their
 /// rank. When a rank exits with a failure, the others are killed (they would otherwise wait in a
 /// collective until its timeout) and the launcher returns a failure naming that rank.
+/// Cancelled (Ctrl-C), it passes SIGINT on to every rank, as torchrun does, and waits for them:
+/// the ranks agree in their next all-reduce to stop after the same step, rank 0 saves its
+/// checkpoint, and each exits with <see cref="CancelledExitCode"/>. A rank still running
+/// <see cref="StopGrace"/> later is killed.
 /// </summary>
 public static class LocalLauncher
 {
     /// <summary>Most local ranks; beyond this the machine has more processes than any core count justifies.</summary>
     public const int MaxProcesses = 1024;
+
+    /// <summary>A rank's exit code when it stopped because it was interrupted (128 + SIGINT, as the CLI returns).</summary>
+    public const int CancelledExitCode = 130;
+
+    /// <summary>How long the ranks may take to stop once one was interrupted (a step and rank 0's checkpoint), within the CLI's own two minutes.</summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(100);
 
     /// <param name="fileName">The executable (for a framework-dependent app, dotnet).</param>
     /// <param name="arguments">Its arguments, the same for every rank.</param>
@@ -41,8 +51,7 @@ public static class LocalLauncher
             {
                 children.Add(Start(fileName, arguments, rank, processes, port, threadsPerRank, error));
             }
-            using var onCancel = cancel.Register(() => KillAll(children));
-            return Supervise(children, error);
+            return Supervise(children, error, cancel);
         }
         finally
         {
@@ -154,11 +163,26 @@ public static class LocalLauncher
         return process;
     }
 
-    private static int Supervise(List<Process> children, Action<string> error)
+    private static int Supervise(List<Process> children, Action<string> error, CancellationToken cancel)
     {
         var running = new HashSet<int>(Enumerable.Range(0, children.Count));
+        // Set once the run is stopping (the launcher was interrupted, or a rank was): the ranks still running must end by then.
+        DateTime? deadline = null;
+        var interrupted = false;
         while (running.Count > 0)
         {
+            if (cancel.IsCancellationRequested && !interrupted)
+            {
+                interrupted = true;
+                deadline ??= DateTime.UtcNow + StopGrace;
+                Interrupt(children.Where((_, r) => running.Contains(r)));
+            }
+            if (deadline is { } d && DateTime.UtcNow > d)
+            {
+                KillAll(children);
+                error($"{running.Count} rank(s) did not stop within {StopGrace.TotalSeconds:F0} s of the interruption and were killed");
+                return CancelledExitCode;
+            }
             var exited = running.Where(r => children[r].HasExited).ToList();
             foreach (var rank in exited)
             {
@@ -167,7 +191,12 @@ public static class LocalLauncher
             }
             // The rank that failed FIRST is the one to name: a survivor's collective fails soon
             // after (Gloo sees the closed connection) and must not be blamed.
-            var failed = exited.Where(r => children[r].ExitCode != 0).OrderBy(r => children[r].ExitTime).ToList();
+            if (exited.Any(r => children[r].ExitCode == CancelledExitCode))
+            {
+                // An interrupted rank agrees with the others to stop after the same step; they follow it shortly.
+                deadline ??= DateTime.UtcNow + StopGrace;
+            }
+            var failed = exited.Where(r => children[r].ExitCode is not 0 and not CancelledExitCode).OrderBy(r => children[r].ExitTime).ToList();
             if (failed.Count > 0)
             {
                 var rank = failed[0];
@@ -179,8 +208,34 @@ public static class LocalLauncher
             }
             Thread.Sleep(50);
         }
-        return 0;
+        return children.Any(c => c.ExitCode == CancelledExitCode) || interrupted ? CancelledExitCode : 0;
     }
+
+    /// <summary>SIGINT, so that each rank stops as after Ctrl-C (on Windows, where there is none to send, they are killed).</summary>
+    private static void Interrupt(IEnumerable<Process> children)
+    {
+        foreach (var c in children)
+        {
+            try
+            {
+                if (OperatingSystem.IsWindows())
+                {
+                    c.Kill(entireProcessTree: true);
+                }
+                else if (!c.HasExited)
+                {
+                    // kill(1): .NET has no managed way to signal another process. It fails only when the rank has just exited.
+                    using var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", c.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
+                    kill?.WaitForExit();
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // exited meanwhile
+            }
+        }
+    }
+
 
     private static void KillAll(List<Process> children)
     {

@@ -5,6 +5,7 @@ using XMod.Runtime.Scoring;
 using XMod.Runtime.Tasks;
 using XMod.Tensors;
 using XMod.Training.Checks;
+using XMod.Training.Distributed;
 using XMod.Training.Loop;
 
 namespace XMod.Training.FineTuning;
@@ -59,10 +60,21 @@ public sealed record FineTuneOptions
 /// </summary>
 public static class FineTuner
 {
+    /// <param name="parallel">
+    /// This rank's data-parallel group: only the trainable tensors (shared encoder and head) take
+    /// part in the all-reduce; --batch is per rank, so an epoch has ceil(examples / (ranks x batch))
+    /// steps. The ranks start from rank 0's head; only rank 0 reports progress (the caller saves on rank 0).
+    /// </param>
     public static TaskModel Train(LoadedModel loaded, IReadOnlyList<TaskExample> examples, FineTuneOptions o, Action<string> log,
-        Action<TrainingProgress>? progress = null, CancellationToken cancel = default, TrainingLoopOptions? loopOptions = null)
+        Action<TrainingProgress>? progress = null, CancellationToken cancel = default, TrainingLoopOptions? loopOptions = null,
+        DataParallel? parallel = null)
     {
         o.Validate();
+        if (parallel is { IsLeader: false })
+        {
+            log = _ => { };
+            progress = null;
+        }
         if (examples.Count == 0)
         {
             throw new XModException("no training examples");
@@ -85,10 +97,13 @@ public static class FineTuner
         Torch.ManualSeed(StableRandom.Mix(o.Seed, 41));
         var head = TaskHead.Create(o.Kind, model.Config.HiddenSize, o.Labels.Count);
         var trainable = shared.Select(kv => kv.Value).Concat(head.Tensors.Values).ToList();
+        parallel?.BroadcastFromLeader(trainable);
         log($"fine-tuning {trainable.Sum(t => t.NumEl):N0} of {model.AllParameters.Sum(p => p.NumEl) + head.Tensors.Values.Sum(t => t.NumEl):N0} parameters " +
             $"(shared encoder + head); embeddings and language modules frozen; {examples.Count} examples in {o.Language}");
 
-        var stepsPerEpoch = (encoded.Count + o.BatchSize - 1) / o.BatchSize;
+        var ranks = parallel?.WorldSize ?? 1;
+        var globalBatch = o.BatchSize * ranks;
+        var stepsPerEpoch = (encoded.Count + globalBatch - 1) / globalBatch;
         // Matrices are decayed; biases, LayerNorms and other vectors are not.
         using var loop = new TrainingLoop(trainable, trainable.Select(t => t.Dim > 1).ToList(), o.Optimizer,
             (loopOptions ?? new TrainingLoopOptions { TotalSteps = stepsPerEpoch * o.Epochs }) with
@@ -98,6 +113,9 @@ public static class FineTuner
                 SeedStream = TrainingLoopOptions.TaskSeedStream,
                 LogEvery = o.LogEvery,
                 SaveEvery = 0,
+                GradientReducer = parallel ?? loopOptions?.GradientReducer,
+                IsLeader = parallel?.IsLeader ?? loopOptions?.IsLeader ?? true,
+                Rank = parallel?.Rank ?? loopOptions?.Rank ?? 0,
             });
         // Each epoch visits the examples in its own shuffled order, a function of (seed, epoch).
         var order = Array.Empty<int>();
@@ -111,9 +129,23 @@ public static class FineTuner
                 StableRandom.For(o.Seed, (ulong)epoch, 43).Shuffle(order);
                 orderEpoch = epoch;
             }
-            var batch = order.Skip((step - 1) % stepsPerEpoch * o.BatchSize).Take(o.BatchSize).Select(i => encoded[i]).ToList();
-            var loss = Loss(model, head, batch, o.Kind, o.Language, o.Dropout, training: true);
-            return new StepLoss(loss, batch.Sum(x => (long)x.Ids.Length), o.Language);
+            var batch = order.Skip((step - 1) % stepsPerEpoch * globalBatch).Take(globalBatch).Select(i => encoded[i]).ToList();
+            var tokens = batch.Sum(x => (long)x.Ids.Length);
+            if (parallel is null)
+            {
+                return new StepLoss(Loss(model, head, batch, o.Kind, o.Language, o.Dropout, training: true), tokens, o.Language);
+            }
+            // This rank's rows of the global batch: the sum of their losses over the global batch's
+            // count, times the world size, so the all-reduced mean gradient is one process's.
+            var mine = batch.Skip(parallel.Rank * o.BatchSize).Take(o.BatchSize).ToList();
+            if (mine.Count == 0)
+            {
+                // The epoch's last batch is short and has no rows for this rank: a zero loss that still
+                // reaches the trainable tensors, so backward runs and this rank sends zero gradients.
+                return new StepLoss(trainable[0].Sum().Mul(0.0), tokens, o.Language);
+            }
+            var sum = Loss(model, head, mine, o.Kind, o.Language, o.Dropout, training: true, F.Reduction.Sum);
+            return new StepLoss(sum.Mul((double)ranks / Normaliser(batch, o.Kind)), tokens, o.Language);
         }
 
         model.Training = true;
@@ -121,6 +153,7 @@ public static class FineTuner
         try
         {
             loop.Run(Objective, cancel, progress);
+            parallel?.VerifyIdentical(loop);
             trained = true;
         }
         finally
@@ -139,8 +172,14 @@ public static class FineTuner
         return new TaskModel(loaded, head, new TaskInfo(o.Kind, o.Labels, o.Language, o.MaxLength, o.Name), ownsModel: false);
     }
 
-    /// <summary>The task loss of a batch: cross-entropy over labels, tags or answer boundaries.</summary>
-    internal static Tensor Loss(XModModel model, TaskHead head, IReadOnlyList<EncodedExample> batch, TaskKind kind, string language, double dropout, bool training)
+    /// <summary>What <see cref="Loss"/>'s mean divides by: examples, or for tagging the tagged tokens.</summary>
+    private static double Normaliser(IReadOnlyList<EncodedExample> batch, TaskKind kind) => kind == TaskKind.TokenClassification
+        ? Math.Max(1, batch.Sum(x => x.Targets.Count(t => t != TaskEncoder.Ignore)))
+        : batch.Count;
+
+    /// <summary>The task loss of a batch: cross-entropy over labels, tags or answer boundaries (mean, or the sum over the batch).</summary>
+    internal static Tensor Loss(XModModel model, TaskHead head, IReadOnlyList<EncodedExample> batch, TaskKind kind, string language, double dropout, bool training,
+        F.Reduction reduction = F.Reduction.Mean)
     {
         var (ids, mask) = TaskEncoder.Pad(batch);
         var hidden = model.Encode(ids, mask, Enumerable.Repeat(language, batch.Count).ToArray());
@@ -148,15 +187,15 @@ public static class FineTuner
         switch (kind)
         {
             case TaskKind.SequenceClassification:
-                return F.CrossEntropy(logits, Tensor.From(batch.Select(x => (long)x.Label).ToArray()));
+                return F.CrossEntropy(logits, Tensor.From(batch.Select(x => (long)x.Label).ToArray()), reduction: reduction);
             case TaskKind.TokenClassification:
                 var length = (int)ids.Size(1);
                 var targets = batch.SelectMany(x => x.Targets.Concat(Enumerable.Repeat(TaskEncoder.Ignore, length - x.Targets.Length))).ToArray();
-                return F.CrossEntropy(logits.Reshape(-1, head.Outputs), Tensor.From(targets), ignoreIndex: TaskEncoder.Ignore);
+                return F.CrossEntropy(logits.Reshape(-1, head.Outputs), Tensor.From(targets), ignoreIndex: TaskEncoder.Ignore, reduction: reduction);
             default:
                 var (start, end) = (logits.Select(2, 0).Contiguous(), logits.Select(2, 1).Contiguous());
-                var s = F.CrossEntropy(start, Tensor.From(batch.Select(x => (long)x.AnswerStartToken).ToArray()));
-                var e = F.CrossEntropy(end, Tensor.From(batch.Select(x => (long)x.AnswerEndToken).ToArray()));
+                var s = F.CrossEntropy(start, Tensor.From(batch.Select(x => (long)x.AnswerStartToken).ToArray()), reduction: reduction);
+                var e = F.CrossEntropy(end, Tensor.From(batch.Select(x => (long)x.AnswerEndToken).ToArray()), reduction: reduction);
                 return (s + e) / 2.0;
         }
     }

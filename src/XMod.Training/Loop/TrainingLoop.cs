@@ -38,6 +38,13 @@ public interface IGradientReducer
         Reduce(parameters);
         return loss;
     }
+
+    /// <summary>
+    /// As <see cref="Reduce(IReadOnlyList{Tensor}, double)"/>, and agrees whether to stop after
+    /// this step: true on every rank when any rank asked (<paramref name="stop"/>). The ranks must
+    /// stop after the SAME step, or the ones that go on would wait in a collective for the others.
+    /// </summary>
+    (double Loss, bool Stop) Reduce(IReadOnlyList<Tensor> parameters, double loss, bool stop) => (Reduce(parameters, loss), stop);
 }
 
 /// <summary>How a <see cref="TrainingLoop"/> runs: its length, seeding, cadences and distribution seams.</summary>
@@ -66,6 +73,9 @@ public sealed record TrainingLoopOptions
 
     public IGradientReducer? GradientReducer { get; init; }
 
+    /// <summary>This process's rank: each rank seeds its dropout differently, so N ranks do not draw one mask N times.</summary>
+    public int Rank { get; init; }
+
     /// <summary>The clock behind elapsed time, tokens/s and the ETA (tests substitute their own).</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
@@ -92,6 +102,7 @@ public sealed class TrainingLoop : IDisposable
     private readonly TimeProvider _clock;
     private TimeSpan _priorElapsed;
     private long? _sessionStart;
+    private CancellationToken _cancel;
 
     /// <param name="parameters">The trainable tensors.</param>
     /// <param name="decayed">Per parameter, whether weight decay applies (trainers exempt biases and LayerNorms).</param>
@@ -127,6 +138,9 @@ public sealed class TrainingLoop : IDisposable
     /// <summary>The step whose state is on disk; <see cref="Run"/> saves only once it has moved past it.</summary>
     public int CheckpointedStep { get; set; }
 
+    /// <summary>With a gradient reducer: whether the ranks agreed, in the last step's all-reduce, to stop (one of them was cancelled).</summary>
+    public bool StopAgreed { get; private set; }
+
     /// <summary>Steps completed in this session.</summary>
     public int SessionSteps { get; private set; }
 
@@ -160,7 +174,8 @@ public sealed class TrainingLoop : IDisposable
         var started = _clock.GetTimestamp();
         var learningRate = Schedule.At(step);
         // Dropout draws from libtorch's generator, seeded per step so a resumed run draws the same.
-        Torch.ManualSeed(StableRandom.Mix(Options.Seed, (ulong)step, Options.SeedStream));
+        var seed = StableRandom.Mix(Options.Seed, (ulong)step, Options.SeedStream);
+        Torch.ManualSeed(Options.Rank == 0 ? seed : StableRandom.Mix(seed, (ulong)Options.Rank));
         double loss, norm;
         StepLoss output;
         using (DisposeScope.Begin())
@@ -173,7 +188,8 @@ public sealed class TrainingLoop : IDisposable
                 // Every rank must reach the all-reduce, so a rank's non-finite loss is checked
                 // after it, where it has made the mean (and so every rank's check) non-finite.
                 output.Loss.Backward();
-                loss = reducer.Reduce(Parameters, loss);
+                (loss, var stop) = reducer.Reduce(Parameters, loss, _cancel.IsCancellationRequested);
+                StopAgreed |= stop;
                 ThrowIfDiverged(step, "loss", loss);
             }
             else
@@ -211,18 +227,20 @@ public sealed class TrainingLoop : IDisposable
     /// Trains to the last step. <paramref name="checkpoint"/> (when the trainer supports
     /// checkpoints) is called every save_every steps, at the end, and on cancellation before
     /// <see cref="OperationCanceledException"/> is thrown; never twice for the same step, and never
-    /// after divergence. Cancellation is honoured between steps.
+    /// after divergence. Cancellation is honoured between steps; with a gradient reducer, after the
+    /// step in whose all-reduce the ranks agreed to stop, so that all of them stop together.
     /// </summary>
     public void Run(StepObjective objective, CancellationToken cancel, Action<TrainingProgress>? progress = null, Action? checkpoint = null)
     {
         _sessionStart ??= _clock.GetTimestamp();
+        _cancel = cancel;
         double lossSum = 0, normSum = 0;
         long tokens = 0;
         var steps = 0;
         var time = TimeSpan.Zero;
         while (Step < Options.TotalSteps)
         {
-            if (cancel.IsCancellationRequested)
+            if (Options.GradientReducer is null ? cancel.IsCancellationRequested : StopAgreed)
             {
                 SaveCheckpoint(checkpoint);
                 throw new OperationCanceledException(

@@ -66,6 +66,7 @@ public sealed class Pretrainer : IDisposable
                 SaveEvery = options.SaveEvery,
                 GradientReducer = parallel ?? loop?.GradientReducer,
                 IsLeader = parallel?.IsLeader ?? loop?.IsLeader ?? true,
+                Rank = parallel?.Rank ?? loop?.Rank ?? 0,
             });
         Model.Training = true;
     }
@@ -312,16 +313,8 @@ public sealed class Pretrainer : IDisposable
             var loss = MlmObjective.Loss(Model, batch.InputIds, batch.Labels, batch.BatchSize, batch.Length, batch.Language, Options.BFloat16);
             return new StepLoss(loss, tokens, batch.Language);
         }
-        // This rank's rows of the global batch. The loss is the mean over the GLOBAL batch's masked
-        // tokens: the sum over this rank's, over the global count, times the world size (the
-        // all-reduce averages), so the mean gradient is exactly the single-process one.
-        var rows = Options.BatchSize;
-        var span = rows * batch.Length;
-        var ids = batch.InputIds.AsSpan(_parallel.Rank * span, span).ToArray();
-        var labels = batch.Labels.AsSpan(_parallel.Rank * span, span).ToArray();
-        var masked = Math.Max(1, MlmObjective.MaskedCount(batch.Labels));
-        var sum = MlmObjective.Loss(Model, ids, labels, rows, batch.Length, batch.Language, Options.BFloat16, XMod.Tensors.F.Reduction.Sum);
-        return new StepLoss(sum.Mul((double)_parallel.WorldSize / masked), tokens, batch.Language);
+        // This rank's rows of the global batch, weighted so that the mean gradient is the single-process one.
+        return new StepLoss(_parallel.MlmLoss(Model, batch, Options.BatchSize, Options.BFloat16), tokens, batch.Language);
     }
 
     /// <summary>
@@ -340,6 +333,7 @@ public sealed class Pretrainer : IDisposable
                 _runLog?.Write(RunLog.Format(p));
                 progress?.Invoke(p);
             }, () => SaveCheckpoint());
+            _parallel?.VerifyIdentical(_loop);
             _runLog?.Write($"done: {Step} steps");
         }
         catch (Exception e) when (e is OperationCanceledException or XModException)

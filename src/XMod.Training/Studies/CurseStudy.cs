@@ -19,19 +19,22 @@ public static class CurseStudy
         var corpus = ws.Prepare();
         var evaluated = s.Languages.Take(s.Evaluated).ToList();
         var points = new List<Point>();
-        // Fixed total: the steps the middle configuration gets, for every language count (one seed).
-        var fixedTotal = s.StepsPerLanguage * s.LanguageCounts[s.LanguageCounts.Count / 2];
+        // Fixed total: the steps the second-smallest configuration gets, for every language count (one
+        // seed); its run is shared with the first protocol, and the largest counts see few examples each.
+        var fixedTotal = s.StepsPerLanguage * s.LanguageCounts[Math.Min(1, s.LanguageCounts.Count - 1)];
         foreach (var (protocol, seeds) in new[] { ("same examples per language", s.Seeds), ("same total steps", s.Seeds.Take(1).ToList()) })
         {
-            foreach (var shared in new[] { false, true })
+            // Language count, then seed, then model: an interrupted study leaves X-MOD and SHARED
+            // measured on the same configurations, so what is finished can already be compared.
+            var values = new Dictionary<(string Model, int Languages), List<double>>();
+            foreach (var n in s.LanguageCounts)
             {
-                var model = shared ? "SHARED" : "X-MOD";
-                foreach (var n in s.LanguageCounts)
+                var steps = protocol.StartsWith("same examples", StringComparison.Ordinal) ? s.StepsPerLanguage * n : fixedTotal;
+                foreach (var seed in seeds)
                 {
-                    var steps = protocol.StartsWith("same examples", StringComparison.Ordinal) ? s.StepsPerLanguage * n : fixedTotal;
-                    var values = new List<double>();
-                    foreach (var seed in seeds)
+                    foreach (var shared in new[] { false, true })
                     {
+                        var model = shared ? "SHARED" : "X-MOD";
                         var key = $"curse/{model}/n{n}/steps{steps}/seed{seed}";
                         if (!ws.TryResult(key, out var ppl))
                         {
@@ -45,10 +48,13 @@ public static class CurseStudy
                             ws.Record(key, ppl);
                         }
                         log(string.Create(CultureInfo.InvariantCulture, $"{model,-6} {n,2} languages, {steps} steps, seed {seed}: perplexity of {string.Join("+", evaluated)} {ppl:F2}"));
-                        values.Add(ppl);
+                        (values.TryGetValue((model, n), out var list) ? list : values[(model, n)] = []).Add(ppl);
                     }
-                    points.Add(new Point(model, protocol, n, values.Average(), values.Min(), values.Max(), values.Count));
                 }
+            }
+            foreach (var ((model, n), v) in values.OrderBy(kv => kv.Key.Model == "SHARED").ThenBy(kv => kv.Key.Languages))
+            {
+                points.Add(new Point(model, protocol, n, v.Average(), v.Min(), v.Max(), v.Count));
             }
         }
         return points;

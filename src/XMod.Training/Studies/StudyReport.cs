@@ -9,12 +9,18 @@ public static class StudyReport
 {
     public static readonly IReadOnlyList<string> Names = ["curse", "added", "transfer"];
 
+    /// <summary>The studies <paramref name="name"/> stands for (one of <see cref="Names"/>, or "all"); anything else is one error.</summary>
+    public static IReadOnlyList<string> Select(string name) =>
+        name == "all" ? Names
+        : Names.Contains(name) ? [name]
+        : throw new XModException($"unknown study '{name}': use {string.Join(", ", Names)} or all");
+
     /// <summary>Runs the named studies; returns the report's path. Interrupted studies resume from their results and checkpoints.</summary>
     public static string Run(StudyWorkspace ws, IReadOnlyList<string> studies, Action<string> log, CancellationToken cancel)
     {
-        foreach (var s in studies.Where(s => !Names.Contains(s)))
+        foreach (var s in studies)
         {
-            throw new XModException($"unknown study '{s}': use {string.Join(", ", Names)} or all");
+            Select(s);
         }
         var clock = Stopwatch.StartNew();
         var report = new StringBuilder();

@@ -7,20 +7,26 @@ namespace XModHub.Cli.Commands.Corpus;
 
 public sealed class CorpusBuildCommand(IReporter reporter, CliPaths paths)
 {
-    public int Run(string outDir, string? langs, double maxMb, int heldOutPercent, bool manPages, bool udhr)
+    public int Run(string outDir, string? langs, double maxMb, int heldOutPercent, bool manPages, bool udhr, bool includeEvalSet = false)
     {
         if (heldOutPercent is < 1 or > 50)
         {
             throw new XModException($"--heldout-percent {heldOutPercent} must lie between 1 and 50");
         }
+        if (File.Exists(outDir))
+        {
+            throw new XModException($"--out {outDir} is a file; give a directory for the corpora (it is created when missing)");
+        }
+        var maxBytes = CorpusOptions.MegabytesToBytes(maxMb); // checked before anything is printed or fetched
         var languages = ParseLanguages(langs);
         reporter.Info($"building corpora for {languages.Count} languages into {outDir}");
         var manifest = CorpusBuilder.Build(languages, outDir, new CorpusOptions
         {
-            MaxTrainBytes = CorpusOptions.MegabytesToBytes(maxMb),
+            MaxTrainBytes = maxBytes,
             HeldOutPercent = heldOutPercent,
             UseManPages = manPages,
             UseUdhr = udhr,
+            IncludeEvalSet = includeEvalSet,
             SourceCache = paths.SourceCache,
         }, reporter.Info);
         var built = manifest.Languages.Where(l => languages.Any(x => x.Code == l.Code)).ToList();

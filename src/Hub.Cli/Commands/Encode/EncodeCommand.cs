@@ -7,7 +7,7 @@ using XModHub.Client;
 
 namespace XModHub.Cli.Commands.Encode;
 
-public sealed class EncodeCommand(IReporter reporter)
+public sealed class EncodeCommand(IReporter reporter, CliPaths paths)
 {
     public int Run(string modelPath, string lang, string? text, string? idList, bool json)
     {
@@ -15,10 +15,12 @@ public sealed class EncodeCommand(IReporter reporter)
         {
             throw new XModException("give exactly one of --text and --ids");
         }
-        using var loaded = LoadedModel.Open(modelPath);
+        // A model directory, a run or an installed id; a language it lacks comes from the packages installed for its trunk.
+        using var loaded = ModelLocator.Open(modelPath, paths.Home, [lang], ModelLoadOptions.Inference);
+        lang = loaded.Model.ResolveLanguage(lang);
         var ids = text is not null
-            ? loaded.RequireTokenizer().Encode(text, loaded.Model.Config.MaxSequenceLength).Select(i => (long)i).ToArray()
-            : TokenIds.Parse(idList!, loaded.Model.Config.VocabSize);
+            ? loaded.TokenizerFor(lang).Encode(text, loaded.Model.Config.MaxSequenceLength).Select(i => (long)i).ToArray()
+            : TokenIds.Parse(idList!, (int)loaded.Model.VocabSizeOf(lang));
         var rows = loaded.Model.LastHiddenState(ids, lang);
         if (json)
         {

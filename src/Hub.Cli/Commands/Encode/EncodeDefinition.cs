@@ -5,7 +5,7 @@ namespace XModHub.Cli.Commands.Encode;
 /// <summary>`xmod-hub encode`: the last hidden state of a text or of token ids in one language.</summary>
 public static class EncodeDefinition
 {
-    public static readonly Option<string> Model = new("--model") { Description = "Model directory or training run", Required = true };
+    public static readonly Option<string> Model = new("--model") { Description = "A model: an installed id (xmod-base), a model directory or a training run", Required = true };
     public static readonly Option<string> Lang = new("--lang") { Description = "Language (its module is used), e.g. de_DE", Required = true };
     public static readonly Option<string?> Text = new("--text") { Description = "Text to encode (needs the model's tokenizer)" };
     public static readonly Option<string?> Ids = new("--ids") { Description = "Token ids, comma-separated, e.g. 0,581,10269,2" };

@@ -5,7 +5,7 @@ namespace XModHub.Cli.Commands.Evaluate;
 /// <summary>`xmod-hub evaluate`: held-out MLM perplexity per language, with fixed masking.</summary>
 public static class EvaluateDefinition
 {
-    public static readonly Option<string> Model = new("--model") { Description = "Model directory or training run", Required = true };
+    public static readonly Option<string> Model = new("--model") { Description = "A model: an installed id (xmod-base; its installed languages are used), a model directory or a training run", Required = true };
     public static readonly Option<string> Corpus = new("--corpus") { Description = "Corpus directory", DefaultValueFactory = _ => "data/corpus" };
     public static readonly Option<string?> Langs = new("--langs") { Description = "Languages to evaluate (default: the model's that the corpus has)" };
     public static readonly Option<int> Seq = new("--seq") { Description = "Tokens per example", DefaultValueFactory = _ => 128 };

@@ -5,7 +5,7 @@ namespace XModHub.Cli.Commands.ExportHf;
 /// <summary>`xmod-hub export-hf --model M --out DIR`.</summary>
 public static class ExportHfDefinition
 {
-    public static readonly Option<string> Model = new("--model") { Description = "Model directory or training run", Required = true };
+    public static readonly Option<string> Model = new("--model") { Description = "A model: an installed id, a model directory or a training run", Required = true };
     public static readonly Option<string> Out = new("--out") { Description = "Output directory", Required = true };
 
     public static Command Create(IServiceProvider services)

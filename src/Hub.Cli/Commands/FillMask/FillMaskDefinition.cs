@@ -5,7 +5,7 @@ namespace XModHub.Cli.Commands.FillMask;
 /// <summary>`xmod-hub fill-mask`: the most likely tokens for each &lt;mask&gt; in a text.</summary>
 public static class FillMaskDefinition
 {
-    public static readonly Option<string> Model = new("--model") { Description = "Model directory or training run", Required = true };
+    public static readonly Option<string> Model = new("--model") { Description = "A model: an installed id (xmod-base), a model directory or a training run", Required = true };
     public static readonly Option<string> Lang = new("--lang") { Description = "Language of the text (its module is used)", Required = true };
     public static readonly Option<string> Text = new("--text") { Description = "Text with one or more <mask>", Required = true };
     public static readonly Option<int> Top = new("--top") { Description = "Predictions per mask", DefaultValueFactory = _ => 5 };

@@ -7,7 +7,7 @@ public static class KeysDefinition
 {
     public static readonly Option<string?> Source = new("--source") { Description = "Source name (default: the first configured)" };
     public static readonly Option<string> User = new("--user") { Description = "Who the new key acts for", Required = true };
-    public static readonly Option<string[]> Scopes = new("--scope") { Description = "push, unlist or admin (repeat for several)", Required = true, AllowMultipleArgumentsPerToken = true };
+    public static readonly Option<string[]> Scopes = new("--scope") { Description = "push, unlist, admin (repeat for several), or evaluate alone (the hub's evaluator)", Required = true, AllowMultipleArgumentsPerToken = true };
     public static readonly Option<string?> Name = new("--name") { Description = "A label for the key (e.g. the machine it lives on)" };
     public static readonly Argument<string> KeyId = new("key-id") { Description = "The key's id, as 'keys list' shows it" };
 

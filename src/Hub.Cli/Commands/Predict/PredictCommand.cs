@@ -5,18 +5,20 @@ using XModHub.Client;
 
 namespace XModHub.Cli.Commands.Predict;
 
-public sealed class PredictCommand(IReporter reporter)
+public sealed class PredictCommand(IReporter reporter, CliPaths paths)
 {
-    public int Run(string taskDir, string trunk, IReadOnlyList<string> modules, string lang, string? text, string? file)
+    public int Run(string taskDir, string? trunk, IReadOnlyList<string> modules, string lang, string? text, string? file)
     {
         IReadOnlyList<string> inputs = text is not null ? [text] : file is not null ? File.ReadAllLines(file) : throw new XModException("give --text or --file");
-        using var model = TaskModel.Open(taskDir, trunk, modules);
+        // Task, trunk and modules by directory or installed id; the trunk defaults to the installed one the task was tuned on.
+        using var model = ModelLocator.OpenTask(taskDir, trunk, modules, paths.Home);
+        lang = ModelLocator.EnsureLanguages(model.Loaded, [lang], paths.Home, trunk ?? "the task's trunk")[0];
         switch (model.Info.Kind)
         {
             case TaskKind.SequenceClassification:
-                foreach (var (input, (label, prob)) in inputs.Zip(model.Classify(inputs, lang)))
+                foreach (var (input, p) in inputs.Zip(model.Classify(inputs, lang)))
                 {
-                    reporter.Info($"{model.Labels[label]}\t{prob:F3}\t{input}");
+                    reporter.Info($"{p.Label}\t{p.Probability:F3}\t{input}");
                 }
                 break;
             case TaskKind.TokenClassification:
@@ -28,9 +30,9 @@ public sealed class PredictCommand(IReporter reporter)
                 break;
             default:
                 var items = inputs.Select(TaskInputs.Question).ToList();
-                foreach (var ((q, _), span) in items.Zip(model.Answer(items, lang)))
+                foreach (var ((q, _), answer) in items.Zip(model.AnswerText(items, lang)))
                 {
-                    reporter.Info($"{q}\tanswer tokens {span.Start}..{span.End}");
+                    reporter.Info($"{q}\t{(answer.Length == 0 ? "(no answer in the context)" : answer)}");
                 }
                 break;
         }

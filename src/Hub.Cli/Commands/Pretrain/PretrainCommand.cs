@@ -36,16 +36,21 @@ public sealed class PretrainCommand(IReporter reporter)
                     $"step {p.Step,6}/{p.TotalSteps}  loss {p.Loss,7:F4}  lr {p.LearningRate:E2}  |g| {p.GradNorm,6:F2}  " +
                     $"{p.TokensPerSecond / 1000,6:F1}k tok/s  elapsed {Durations.Format(p.Elapsed)}  ETA {Durations.Format(p.Remaining)}  [{p.Language}]"));
             }
-            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested || parallel is not null)
             {
-                // The loop saved a checkpoint before it gave up.
-                throw new CommandCancelledException($"checkpoint of step {trainer.Step} saved; continue with: xmod-hub pretrain --out {runDir} --resume", cancel);
+                // The loop saved a checkpoint before it gave up (on rank 0; the ranks stop after the same step,
+                // including one that was not interrupted itself). The trainer has just said "checkpoint step-… saved"
+                // (or did at this very step): not a second time here.
+                throw new CommandCancelledException($"continue from step {trainer.Step} with: xmod-hub pretrain --out {runDir} --resume", cancel);
             }
         }
         reporter.Success($"done: {o.Steps} steps; model in {ModelDirectory.Resolve(runDir)}");
         reporter.Info($"next: xmod-hub evaluate --model {runDir} --corpus {trainer.CorpusDirectory}   |   xmod-hub fill-mask --model {runDir} --lang {o.Languages[0]} --text \"... <mask> ...\"");
         return 0;
     }
+
+    /// <summary>--device: true for the CPU; anything else is refused with one line, before any rank starts.</summary>
+    public static bool CheckDevice(string device) => TrainingDevice.Resolve(device) == XMod.Tensors.Device.Cpu;
 
     /// <summary>--nproc N: this same command as N local ranks; the first rank to fail ends the others.</summary>
     public int Launch(int ranks, CancellationToken cancel) => LocalLauncher.RunSelf(ranks, reporter.Error, cancel);

@@ -22,15 +22,16 @@ public static class PretrainDefinition
     public static readonly Option<int> SaveEvery = new("--save-every") { Description = "Checkpoint interval in steps", DefaultValueFactory = _ => 500 };
     public static readonly Option<int> LogEvery = new("--log-every") { Description = "Progress interval in steps", DefaultValueFactory = _ => 10 };
     public static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its newest checkpoint" };
+    public static readonly Option<string> Device = new("--device") { Description = "cpu; cuda needs a libxmod_native built against a CUDA libtorch (README, GPU build)", DefaultValueFactory = _ => "cpu" };
     public static readonly Option<int> NProc = new("--nproc") { Description = "Data-parallel ranks to start on this machine (--batch is per rank); machines join with torchrun's MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK", DefaultValueFactory = _ => 1 };
 
     public static Command Create(IServiceProvider services)
     {
         var command = new Command("pretrain", "Pre-train a trunk and its language modules with masked language modelling")
         {
-            Corpus, Out, Preset, Langs, Shared, Steps, Batch, Seq, Lr, Warmup, Vocab, Seed, BFloat16, SaveEvery, LogEvery, Resume, NProc,
+            Corpus, Out, Preset, Langs, Shared, Steps, Batch, Seq, Lr, Warmup, Vocab, Seed, BFloat16, SaveEvery, LogEvery, Resume, NProc, Device,
         };
-        command.Action = CliAction.For<PretrainCommand>(services, (c, p, cancel) => p.GetValue(NProc) != 1
+        command.Action = CliAction.For<PretrainCommand>(services, (c, p, cancel) => PretrainCommand.CheckDevice(p.GetValue(Device)!) && p.GetValue(NProc) != 1
             ? c.Launch(p.GetValue(NProc), cancel)
             : c.Run(p.GetValue(Corpus)!, p.GetValue(Out)!, p.GetValue(Resume), Options(p), Given(p, Steps), Given(p, LogEvery), Given(p, SaveEvery), cancel, Given(p, Batch)),
             CliAction.SavingStopGrace);

@@ -24,6 +24,10 @@ public sealed class SearchCommand(PackageManagers packages, IReporter reporter)
         foreach (var h in hits)
         {
             reporter.Info($"{h.Id,-36} {h.Version,-10} {string.Join(',', h.PackageTypes),-13} {h.Downloads,6} downloads  {h.Description}");
+            if (h.Metrics is { } metrics)
+            {
+                reporter.Info($"{"",-4}{metrics.Describe()}");
+            }
         }
         return 0;
     }

@@ -57,6 +57,19 @@ XMOD_API int64_t xmod_tensor_live_count(void);
 XMOD_API int64_t xmod_tensor_peak_count(void);
 XMOD_API void xmod_tensor_reset_peak(void);
 
+// ---- memory-mapped files (mapping.cpp) -------------------------------------------------------
+// A file mapped copy-on-write: tensors viewing it share the pages (no copy), writes to them stay
+// private, and the file is unmapped when the handle and every tensor made from it are gone.
+typedef struct xmod_mapping_s* xmod_mapping;
+XMOD_API xmod_mapping xmod_mapping_open(const char* path, int64_t* length);
+XMOD_API void* xmod_mapping_data(xmod_mapping m);
+// A CPU tensor over [offset, offset + bytes) of the mapping; offset must be element-aligned.
+XMOD_API xmod_tensor xmod_mapping_tensor(xmod_mapping m, int64_t offset, int32_t dtype,
+                                         const int64_t* shape, int32_t ndim);
+XMOD_API void xmod_mapping_close(xmod_mapping m);
+XMOD_API int64_t xmod_mapping_live_count(void);  // mappings not yet unmapped
+XMOD_API int64_t xmod_mapping_bytes(void);       // bytes they span
+
 // ---- ATen operators through the c10 dispatcher --------------------------------------------
 enum {
   XMOD_ARG_NONE = 0,      // None, for optional arguments
@@ -98,12 +111,17 @@ XMOD_API int32_t xmod_op_call(xmod_op op, const xmod_arg* args, int32_t nargs, x
 // collective fail after timeout_ms with a message naming it; the group is unusable afterwards.
 typedef struct xmod_process_group_s* xmod_process_group;
 enum { XMOD_REDUCE_SUM = 0, XMOD_REDUCE_AVG = 1 };
-// 1 when this build has Gloo; 0 when every xmod_dist_* call fails with how to get it.
+// Backends: Gloo (CPU tensors) and, in a build against a CUDA libtorch, NCCL (CUDA tensors).
+enum { XMOD_BACKEND_GLOO = 0, XMOD_BACKEND_NCCL = 1 };
+// Bit 0: this build has Gloo; bit 1: it has NCCL. 0 when every xmod_dist_* call fails with how
+// to get distributed support.
 XMOD_API int32_t xmod_dist_available(void);
 XMOD_API xmod_process_group xmod_dist_init_tcp(const char* host, int32_t port, int32_t rank,
-                                               int32_t world_size, int64_t timeout_ms);
+                                               int32_t world_size, int64_t timeout_ms,
+                                               int32_t backend);
 XMOD_API xmod_process_group xmod_dist_init_file(const char* path, int32_t rank,
-                                                int32_t world_size, int64_t timeout_ms);
+                                                int32_t world_size, int64_t timeout_ms,
+                                                int32_t backend);
 // In place, flattened into buckets of at most bucket_bytes per element type (half and bfloat16
 // are summed in float32). Returns 0, or -1 on error.
 XMOD_API int32_t xmod_dist_all_reduce(xmod_process_group pg, const xmod_tensor* tensors,

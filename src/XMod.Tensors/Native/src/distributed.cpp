@@ -1,4 +1,5 @@
-// Data-parallel collectives over libtorch's own c10d process groups (Gloo on CPU) with a TCPStore
+// Data-parallel collectives over libtorch's own c10d process groups (Gloo on CPU; NCCL on CUDA
+// where the shim was built against a CUDA libtorch, XMOD_WITH_NCCL) with a TCPStore
 // or FileStore rendezvous. There is no C++ DDP class: the training loop all-reduces its gradients
 // after backward through xmod_dist_all_reduce, which flattens them into buckets so that a model
 // of a few hundred tensors costs a few large messages instead of hundreds of small ones.
@@ -13,6 +14,9 @@
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef XMOD_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <cstdlib>
 #include <functional>
@@ -32,11 +36,11 @@ constexpr const char* kUnavailable =
 
 extern "C" {
 int32_t xmod_dist_available(void) { return 0; }
-xmod_process_group xmod_dist_init_tcp(const char*, int32_t, int32_t, int32_t, int64_t) {
+xmod_process_group xmod_dist_init_tcp(const char*, int32_t, int32_t, int32_t, int64_t, int32_t) {
   set_error(kUnavailable);
   return nullptr;
 }
-xmod_process_group xmod_dist_init_file(const char*, int32_t, int32_t, int64_t) {
+xmod_process_group xmod_dist_init_file(const char*, int32_t, int32_t, int64_t, int32_t) {
   set_error(kUnavailable);
   return nullptr;
 }
@@ -61,7 +65,12 @@ namespace {
 
 struct Group {
   c10::intrusive_ptr<c10d::Store> store;
+  // Exactly one of these is set. (In libtorch 1.x both derive from ProcessGroup, in 2.x from
+  // Backend: the collectives below reach them through for_backend, not a common base.)
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+#ifdef XMOD_WITH_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
   int rank = 0;
   int size = 1;
   std::chrono::milliseconds timeout{0};
@@ -69,6 +78,28 @@ struct Group {
   // instead of hanging on a peer that has gone.
   std::string broken;
 };
+
+// Calls f with the group's backend (Gloo or NCCL); the two have the same collective signatures.
+template <class F>
+auto for_backend(Group& g, F&& f) {
+#ifdef XMOD_WITH_NCCL
+  if (g.nccl) return f(g.nccl);
+#endif
+  return f(g.pg);
+}
+
+constexpr const char* kNoNccl =
+    "the NCCL backend (--device cuda) needs a libxmod_native built against a CUDA libtorch: this one "
+    "was built against a CPU-only libtorch; rebuild with LIBTORCH_DIR=/path/to/cuda/libtorch (README, "
+    "'GPU build')";
+
+void check_backend(int32_t backend) {
+  TORCH_CHECK(backend == XMOD_BACKEND_GLOO || backend == XMOD_BACKEND_NCCL, "unknown backend ",
+              backend, " (0 = Gloo, 1 = NCCL)");
+#ifndef XMOD_WITH_NCCL
+  TORCH_CHECK(backend != XMOD_BACKEND_NCCL, kNoNccl);
+#endif
+}
 
 Group& group_of(xmod_process_group h) {
   if (h == nullptr) throw std::invalid_argument("null process group handle");
@@ -132,8 +163,20 @@ std::chrono::milliseconds check_timeout(int64_t timeout_ms) {
 }
 
 xmod_process_group connect(std::unique_ptr<Group> g, const std::string& host,
-                           const std::string& where) {
+                           const std::string& where, int32_t backend) {
   try {
+#ifdef XMOD_WITH_NCCL
+    if (backend == XMOD_BACKEND_NCCL) {
+      // A dead peer must fail the others' collectives after the timeout rather than hang them:
+      // NCCL honours the timeout only in blocking-wait mode (the variable's 1.x and 2.x names).
+      setenv("NCCL_BLOCKING_WAIT", "1", 0);
+      setenv("TORCH_NCCL_BLOCKING_WAIT", "1", 0);
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = g->timeout;
+      g->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(g->store, g->rank, g->size, options);
+      return reinterpret_cast<xmod_process_group>(g.release());
+    }
+#endif
     auto options = c10d::ProcessGroupGloo::Options::create(g->timeout);
     options->devices.push_back(make_device(host));
     g->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, g->rank, g->size, options);
@@ -296,13 +339,16 @@ void agree_on_layout(Group& g, const std::vector<at::Tensor>& ts, int64_t a, int
                      const char* what) {
   if (g.size == 1) return;
   const int64_t sig = layout_signature(ts, a, b);
-  auto probe = at::empty({2}, at::kLong);
+  // NCCL sends device tensors only: the probe travels on the first tensor's device.
+  auto probe = at::empty({2}, at::TensorOptions().dtype(at::kLong).device(
+                                  ts.empty() ? at::Device(at::kCPU) : ts.front().device()));
   probe[0] = sig;
   probe[1] = -sig;
   std::vector<at::Tensor> io{probe};
   c10d::AllreduceOptions opts;
   opts.reduceOp = c10d::ReduceOp::MAX;
-  wait(g, start(g, what, [&] { return g.pg->allreduce(io, opts); }), what);
+  wait(g, start(g, what, [&] { return for_backend(g, [&](auto& pg) { return pg->allreduce(io, opts); }); }), what);
+  probe = probe.cpu();
   const int64_t max = probe[0].item<int64_t>();
   const int64_t min = -probe[1].item<int64_t>();
   if (max != sig || min != sig) {
@@ -322,11 +368,18 @@ int64_t check_bucket_bytes(int64_t bucket_bytes) {
 
 extern "C" {
 
-int32_t xmod_dist_available(void) { return 1; }
+int32_t xmod_dist_available(void) {
+#ifdef XMOD_WITH_NCCL
+  return 3;
+#else
+  return 1;
+#endif
+}
 
 xmod_process_group xmod_dist_init_tcp(const char* host, int32_t port, int32_t rank,
-                                      int32_t world_size, int64_t timeout_ms) {
+                                      int32_t world_size, int64_t timeout_ms, int32_t backend) {
   XMOD_TRY
+  check_backend(backend);
   TORCH_CHECK(host != nullptr && *host != '\0', "the rendezvous host is empty");
   TORCH_CHECK(port > 0 && port <= 65535, "the rendezvous port must lie in [1, 65535], got ", port);
   check_rank(rank, world_size);
@@ -351,13 +404,14 @@ xmod_process_group xmod_dist_init_tcp(const char* host, int32_t port, int32_t ra
         (rank == 0 ? " (is the port free, and did every rank start?)"
                    : " (is rank 0 running, and are MASTER_ADDR/MASTER_PORT right?)"));
   }
-  return connect(std::move(g), host, where);
+  return connect(std::move(g), host, where, backend);
   XMOD_CATCH(nullptr)
 }
 
 xmod_process_group xmod_dist_init_file(const char* path, int32_t rank, int32_t world_size,
-                                       int64_t timeout_ms) {
+                                       int64_t timeout_ms, int32_t backend) {
   XMOD_TRY
+  check_backend(backend);
   TORCH_CHECK(path != nullptr && *path != '\0', "the rendezvous file path is empty");
   check_rank(rank, world_size);
   auto g = std::make_unique<Group>();
@@ -373,7 +427,7 @@ xmod_process_group xmod_dist_init_file(const char* path, int32_t rank, int32_t w
                              without_location(message_of(std::current_exception())));
   }
   // A file store is usually a shared file system between machines; bind to this host's address.
-  return connect(std::move(g), "", where);
+  return connect(std::move(g), "", where, backend);
   XMOD_CATCH(nullptr)
 }
 
@@ -402,7 +456,7 @@ int32_t xmod_dist_all_reduce(xmod_process_group h, const xmod_tensor* tensors, i
   for (auto& b : buckets) {
     flatten(b, ts);
     std::vector<at::Tensor> io{b.flat};
-    b.work = start(g, "all-reduce", [&] { return g.pg->allreduce(io, opts); });
+    b.work = start(g, "all-reduce", [&] { return for_backend(g, [&](auto& pg) { return pg->allreduce(io, opts); }); });
   }
   for (auto& b : buckets) {
     wait(g, b.work, "all-reduce");
@@ -435,7 +489,7 @@ int32_t xmod_dist_broadcast(xmod_process_group h, const xmod_tensor* tensors, in
       b.flat = at::empty({b.numel}, at::TensorOptions().dtype(b.wire).device(b.device));
     }
     std::vector<at::Tensor> io{b.flat};
-    b.work = start(g, "broadcast", [&] { return g.pg->broadcast(io, opts); });
+    b.work = start(g, "broadcast", [&] { return for_backend(g, [&](auto& pg) { return pg->broadcast(io, opts); }); });
   }
   for (auto& b : buckets) {
     wait(g, b.work, "broadcast");
@@ -450,7 +504,7 @@ int32_t xmod_dist_barrier(xmod_process_group h) {
   auto& g = group_of(h);
   check_usable(g);
   if (g.size == 1) return 0;
-  wait(g, start(g, "barrier", [&] { return g.pg->barrier(); }), "barrier");
+  wait(g, start(g, "barrier", [&] { return for_backend(g, [&](auto& pg) { return pg->barrier(); }); }), "barrier");
   return 0;
   XMOD_CATCH(-1)
 }

@@ -1,0 +1,81 @@
+using System.Security.Cryptography;
+
+namespace XModHub.Core;
+
+/// <summary>
+/// An upload spooled to a temporary file under the hub's data directory, hashed on the way in:
+/// the package is read once from the network, and whoever checks it afterwards knows its size
+/// and sha256 without reading it again. Deleted when disposed.
+/// </summary>
+public sealed class ReceivedPackage : IAsyncDisposable, IDisposable
+{
+    private ReceivedPackage(FileStream file, string path, long size, string sha256)
+    {
+        File = file;
+        Path = path;
+        Size = size;
+        Sha256 = sha256;
+    }
+
+    /// <summary>The spooled package, open for reading (position 0 after receiving).</summary>
+    public FileStream File { get; }
+
+    /// <summary>Where it lies, for a store that can take the file over by renaming it.</summary>
+    public string Path { get; }
+
+    public long Size { get; }
+
+    /// <summary>Lower-case hex sha256 of the whole package.</summary>
+    public string Sha256 { get; }
+
+    /// <summary>
+    /// Copies <paramref name="body"/> to a new file in <paramref name="tempDirectory"/>, hashing it;
+    /// null when it grows past <paramref name="limit"/> bytes (nothing is kept). Large buffers, one
+    /// pass: the network, the hash and the page cache see every byte once.
+    /// </summary>
+    public static async Task<ReceivedPackage?> ReceiveAsync(Stream body, string tempDirectory, long limit, CancellationToken cancel)
+    {
+        Directory.CreateDirectory(tempDirectory);
+        var path = System.IO.Path.Combine(tempDirectory, $"push-{Guid.NewGuid():N}.nupkg");
+        var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0, FileOptions.DeleteOnClose);
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[1 << 20];
+            long total = 0;
+            while (true)
+            {
+                // Fill the buffer from the (small-chunked) network stream before one large write.
+                var filled = 0;
+                int n;
+                while (filled < buffer.Length && (n = await body.ReadAsync(buffer.AsMemory(filled), cancel)) > 0)
+                {
+                    filled += n;
+                }
+                if (filled == 0)
+                {
+                    break;
+                }
+                total += filled;
+                if (total > limit)
+                {
+                    await file.DisposeAsync();
+                    return null;
+                }
+                hash.AppendData(buffer, 0, filled);
+                await file.WriteAsync(buffer.AsMemory(0, filled), cancel);
+            }
+            file.Position = 0;
+            return new ReceivedPackage(file, path, total, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        }
+        catch
+        {
+            await file.DisposeAsync();
+            throw;
+        }
+    }
+
+    public ValueTask DisposeAsync() => File.DisposeAsync();
+
+    public void Dispose() => File.Dispose();
+}

@@ -1,0 +1,22 @@
+namespace Hub.Cli.Tests;
+
+/// <summary>`xmod-hub study`: a mistake is one line on stderr before anything is trained (the quick run itself is StudyTests).</summary>
+public sealed class StudyVerbTests
+{
+    [Theory]
+    [InlineData("bogus", null, "unknown study 'bogus'")]
+    [InlineData("curse", "1,x", "--seeds: 'x' is not a non-negative whole number")]
+    [InlineData("curse", "-3", "--seeds: '-3' is not a non-negative whole number")]
+    [InlineData("curse", ",", "--seeds: give at least one seed")]
+    public async Task BadStudyOrSeedsIsOneLineAndNothingIsCreated(string study, string? seeds, string expected)
+    {
+        await using var cli = new CliHarness();
+        var dir = Path.Combine(cli.Home, "study");
+        string[] args = seeds is null ? ["study", study, "--dir", dir, "--quick"] : ["study", study, "--dir", dir, "--quick", "--seeds", seeds];
+        var code = await cli.RunAsync(args);
+        Assert.NotEqual(0, code);
+        Assert.Contains(expected, cli.StdErr);
+        Assert.DoesNotContain("   at ", cli.StdErr);
+        Assert.False(Directory.Exists(dir), "a refused study must not start a workspace");
+    }
+}
