@@ -164,15 +164,15 @@ internal sealed class BrowseData(IPackageIndex store, PackageSearch search, Eval
 
     /// <summary>The task a task model does, from its manifest ("sequence-classification", ...).</summary>
     public static string? TaskName(PackageRecord p) =>
-        Manifest(p)?.Task is { } t && t.TryGetValue("task", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        Manifest(p)?.Task is { } t && t.TryGetValue("kind", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     public static IReadOnlyList<string> TaskLabels(PackageRecord p) =>
         Manifest(p)?.Task is { } t && t.TryGetValue("labels", out var v) && v.ValueKind == JsonValueKind.Array
             ? v.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString() ?? "" : x.ToString()).Take(50).ToList()
             : [];
 
-    /// <summary>The license the publisher states in the manifest's provenance, or null.</summary>
-    public static string? License(PackageRecord p) => Manifest(p)?.Provenance.GetValueOrDefault("license");
+    /// <summary>The license the publisher states (the manifest's card; older packages: its provenance), or null.</summary>
+    public static string? License(PackageRecord p) => Manifest(p) is { } m ? m.Card?.License ?? m.Provenance.GetValueOrDefault("license") : null;
 
     /// <summary>How to install: the CLI command and the runtime API call.</summary>
     public static (string Cli, string Runtime) Install(PackageRecord p, bool pinned = false)
