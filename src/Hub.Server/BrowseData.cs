@@ -179,12 +179,13 @@ internal sealed class BrowseData(IPackageIndex store, PackageSearch search, Eval
     {
         var shortId = HubRoutes.ShortId(p);
         var cli = "xmod-hub install " + (p.Kind == PackageKind.Trunk ? p.Id : shortId) + (pinned ? "@" + p.Version : "") + (p.Kind == PackageKind.Trunk ? "" : $" --trunk {p.TrunkId}");
-        var code = p.LanguageCode is { } c ? (LanguageCatalog.Find(c)?.Bcp47.Split('-')[0] ?? c) : null;
+        // The short form the runtime resolves (de; zh-hant where a subtag is shared).
+        var code = p.LanguageCode is { } c ? (LanguageCatalog.Find(c) is { } l ? LanguageCatalog.PackageIdOf(l.Bcp47)["lang-".Length..] : c) : null;
         var runtime = p.Kind switch
         {
             PackageKind.Trunk => $"services.AddXModRuntime(o => o.Trunk = \"{p.Id}\");",
             PackageKind.Language => $"services.AddXModRuntime(o => {{ o.Trunk = \"{p.TrunkId}\"; o.Languages = [\"{code}\"]; }});\n// or, on a running runtime: runtime.LoadLanguage(\"{code}\");",
-            _ => $"using var task = runtime.OpenTask(\"<XMOD_HOME>/cache/packages/{p.Id.ToLowerInvariant()}/{p.Version.ToLowerInvariant()}\");",
+            _ => $"using var task = runtime.OpenTask(\"{shortId}\");",
         };
         return (cli, runtime);
     }

@@ -50,7 +50,7 @@ public sealed class DataParallelCliTests : IDisposable
     public void AnImpossibleRankCountIsOneLineAndNothingStarts(string nproc)
     {
         var out_ = Path.Combine(_dir, "never");
-        var r = CliProcess.Run(_dir, "add-language", "lang-yo", "--corpus", Path.Combine(_dir, "missing.txt"), "--trunk", Path.Combine(_dir, "none"),
+        var r = CliProcess.Run(null, "add-language", "lang-yo", "--corpus", Path.Combine(_dir, "missing.txt"), "--trunk", Path.Combine(_dir, "none"),
             "--out", out_, "--nproc", nproc);
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("--nproc must lie in [1, ", r.StdErr, StringComparison.Ordinal);

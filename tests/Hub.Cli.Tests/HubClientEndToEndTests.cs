@@ -56,7 +56,7 @@ public sealed class HubClientEndToEndTests : IDisposable
         Assert.Equal(0, CliAny(new() { ["XMOD_OFFLINE"] = "1" }, "install", "lang-de", "--trunk", "e2e-nano").ExitCode);
 
         // A corrupted blob on the hub: refused, the cache unchanged.
-        var stored = Directory.GetFiles(Path.Combine(data, "packages"), "e2e-nano.lang-en.1.0.0.nupkg", SearchOption.AllDirectories).Single();
+        var stored = Directory.GetFiles(Path.Combine(data, "packages"), "e2e-nano.lang-en.1.0.0.*nupkg", SearchOption.AllDirectories).Single(); // blob names are unique per push
         var cacheBefore = Snapshot(Path.Combine(Home, "cache"));
         Cli("uninstall", "lang-en", "--trunk", "e2e-nano");
         var afterUninstall = Snapshot(Path.Combine(Home, "cache"));

