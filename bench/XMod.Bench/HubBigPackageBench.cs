@@ -30,8 +30,8 @@ internal static class HubBigPackageBench
         Directory.CreateDirectory(work);
         try
         {
-            // 81 languages as xmod-base has: the catalogue's, then codes from ISO 639's local-use range (qaa-qtz).
-            var codes = LanguageCatalog.All.Select(l => l.Code).Concat(Enumerable.Range(0, 260).Select(i => $"q{(char)('a' + i / 26)}{(char)('a' + i % 26)}_XX"))
+            // xmod-base's own language codes (all in the catalogue), then codes from ISO 639's local-use range (qaa-qtz) for more.
+            var codes = XmodBase.Languages.Concat(Enumerable.Range(0, 260).Select(i => $"q{(char)('a' + i / 26)}{(char)('a' + i % 26)}_XX"))
                 .Take(languages).ToList();
             var config = XModConfig.Preset("base") with { Languages = codes };
             var large = XModConfig.Preset("large-prenorm") with { Languages = ["en_XX"] };

@@ -17,18 +17,13 @@ internal static class LoadBench
 {
     private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
 
-    private const string XmodBaseLanguages = "en_XX id_ID vi_VN ru_RU fa_IR sv_SE ja_XX fr_XX de_DE ro_RO ko_KR hu_HU es_XX fi_FI uk_UA da_DK pt_XX no_XX th_TH pl_PL " +
-        "bg_BG nl_XX zh_CN he_IL el_GR it_IT sk_SK hr_HR tr_TR ar_AR cs_CZ lt_LT hi_IN zh_TW ca_ES ms_MY sl_SI lv_LV ta_IN bn_IN et_EE az_AZ sq_AL sr_RS " +
-        "kk_KZ ka_GE tl_XX ur_PK is_IS hy_AM ml_IN mk_MK be_BY la_VA te_IN eu_ES gl_ES mn_MN kn_IN ne_NP sw_KE si_LK mr_IN af_ZA gu_IN cy_GB eo_EO km_KH " +
-        "ky_KG uz_UZ ps_AF pa_IN ga_IE ha_NG am_ET lo_LA ku_TR so_SO my_MM or_IN sa_IN";
-
     public static int Run(string work, int rounds, bool keep)
     {
         var model = Path.Combine(work, "xmod-base-shaped");
         if (!File.Exists(Path.Combine(model, ModelStore.ConfigFile)))
         {
             // xmod-base's own 81 language codes (config.json), every one in the catalogue: the model publishes as is.
-            var languages = XmodBaseLanguages.Split(' ').ToList();
+            var languages = XmodBase.Languages.ToList();
             var config = XModConfig.Preset("base") with { Languages = languages, VocabSize = 250002 };
             Console.Error.WriteLine($"load: writing a base-shaped model with random weights to {model} (once)");
             var sw = Stopwatch.StartNew();

@@ -60,13 +60,10 @@ internal sealed class BrowseData(IPackageIndex store, PackageSearch search, Eval
     public async Task<IReadOnlyList<PackageRow>> RowsAsync(IReadOnlyList<PackageRecord> packages, CancellationToken cancel)
     {
         var measured = await evaluations.MeasuredAsync(packages, cancel);
-        var rows = new List<PackageRow>();
-        foreach (var p in packages)
-        {
-            var downloads = (await store.GetVersionsAsync(p.Id, true, cancel)).Sum(v => v.Downloads);
-            rows.Add(new PackageRow(p, downloads, measured.GetValueOrDefault(EvaluationService.Key(p))));
-        }
-        return rows;
+        // Downloads of every version of every package, in one read.
+        var downloads = (await store.GetVersionsOfAsync(packages.Select(p => p.Id).ToList(), cancel))
+            .GroupBy(v => v.Id, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Sum(v => v.Downloads), StringComparer.OrdinalIgnoreCase);
+        return packages.Select(p => new PackageRow(p, downloads.GetValueOrDefault(p.Id), measured.GetValueOrDefault(EvaluationService.Key(p)))).ToList();
     }
 
     /// <summary>The languages page: matching rows in order, and the facet counts (each facet counted under the other filters).</summary>

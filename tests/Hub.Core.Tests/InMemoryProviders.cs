@@ -50,6 +50,15 @@ internal sealed class InMemoryMetadataStore : IPackageIndex, IOwnerStore, IApiKe
         }
     }
 
+    public Task<IReadOnlyList<PackageRecord>> GetVersionsOfAsync(IReadOnlyCollection<string> ids, CancellationToken cancel)
+    {
+        var wanted = new HashSet<string>(ids, StringComparer.OrdinalIgnoreCase);
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<PackageRecord>>([.. _packages.Where(p => wanted.Contains(p.Id))]);
+        }
+    }
+
     public Task<IReadOnlyList<PackageRecord>> GetVersionsAsync(string id, bool includeUnlisted, CancellationToken cancel)
     {
         lock (_lock)

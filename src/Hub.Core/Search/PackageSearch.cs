@@ -46,11 +46,15 @@ public sealed class PackageSearch(IPackageIndex index)
             found = await index.FindNewestAsync(filter, 0, int.MaxValue, cancel);
             page = Rank(found.Hits, filter.Text).Skip(skip).Take(take);
         }
+        // The page's rows in one read (not one query per hit: a browse table asks for thousands).
+        var hits = page.ToList();
+        var rows = (await index.GetVersionsOfAsync(hits.Select(h => h.Id).ToList(), cancel))
+            .ToDictionary(r => (r.Id.ToLowerInvariant(), r.Version.ToLowerInvariant()));
         var records = new List<PackageRecord>();
-        foreach (var hit in page)
+        foreach (var hit in hits)
         {
             // A version unlisted between the two reads is left out of this page rather than shown stale.
-            if (await index.GetAsync(hit.Id, hit.Version, cancel) is { Listed: true } record)
+            if (rows.GetValueOrDefault((hit.Id.ToLowerInvariant(), hit.Version.ToLowerInvariant())) is { Listed: true } record)
             {
                 records.Add(record);
             }

@@ -47,6 +47,13 @@ public interface IPackageIndex
     /// <summary>The id's versions in <see cref="PackageRecord.VersionKey"/> order.</summary>
     Task<IReadOnlyList<PackageRecord>> GetVersionsAsync(string id, bool includeUnlisted, CancellationToken cancel);
 
+    /// <summary>
+    /// Every version (listed or not) of each of <paramref name="ids"/> (any case) in one query: a page
+    /// of search results or a browse table reads its rows and download counts together, not one
+    /// query per package. Ids without rows are left out; order unspecified.
+    /// </summary>
+    Task<IReadOnlyList<PackageRecord>> GetVersionsOfAsync(IReadOnlyCollection<string> ids, CancellationToken cancel);
+
     Task<bool> SetListedAsync(string id, string version, bool listed, CancellationToken cancel);
 
     Task AddDownloadAsync(string id, string version, CancellationToken cancel);

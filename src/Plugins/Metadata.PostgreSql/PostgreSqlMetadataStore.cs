@@ -131,6 +131,10 @@ public sealed class PostgreSqlMetadataStore : IPackageIndex, IOwnerStore, IApiKe
         (await QueryAsync($"SELECT {Columns} FROM packages WHERE lower_id = @id AND lower_version = @v", cancel,
             ("id", id.ToLowerInvariant()), ("v", version.ToLowerInvariant()))).FirstOrDefault();
 
+    public async Task<IReadOnlyList<PackageRecord>> GetVersionsOfAsync(IReadOnlyCollection<string> ids, CancellationToken cancel) =>
+        ids.Count == 0 ? [] : await QueryAsync($"SELECT {Columns} FROM packages WHERE lower_id = ANY(@ids)", cancel,
+            ("ids", ids.Select(i => i.ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToArray()));
+
     public async Task<IReadOnlyList<PackageRecord>> GetVersionsAsync(string id, bool includeUnlisted, CancellationToken cancel)
     {
         return await QueryAsync($"SELECT {Columns} FROM packages WHERE lower_id = @id" + (includeUnlisted ? "" : " AND listed") + " ORDER BY version_key",

@@ -114,6 +114,21 @@ public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IPackag
             cancel, ("$id", id.ToLowerInvariant()));
     }
 
+    public async Task<IReadOnlyList<PackageRecord>> GetVersionsOfAsync(IReadOnlyCollection<string> ids, CancellationToken cancel)
+    {
+        var lower = ids.Select(i => i.ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToList();
+        var rows = new List<PackageRecord>();
+        await using var c = await OpenAsync(cancel);
+        // In chunks: SQLite caps the parameters of one statement.
+        foreach (var chunk in lower.Chunk(500))
+        {
+            var names = chunk.Select((_, i) => $"$i{i}").ToList();
+            rows.AddRange(await QueryAsync(c, $"SELECT {Columns} FROM packages WHERE lower_id IN ({string.Join(", ", names)})", cancel,
+                chunk.Select((id, i) => (names[i], (object?)id)).ToArray()));
+        }
+        return rows;
+    }
+
     public async Task<bool> SetListedAsync(string id, string version, bool listed, CancellationToken cancel)
     {
         await using var c = await OpenAsync(cancel);

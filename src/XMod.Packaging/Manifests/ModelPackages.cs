@@ -49,7 +49,7 @@ public static class ModelPackages
                 Kind = PackageKind.Trunk,
                 Id = trunkId,
                 Version = version,
-                Description = $"X-MOD trunk {trunkId}: {config.NumLayers} x {config.HiddenSize}, pre-trained on {config.Languages.Count} languages",
+                Description = $"X-MOD trunk {trunkId}: {config.NumLayers} x {config.HiddenSize}, pre-trained on {config.Languages.Count} language{(config.Languages.Count == 1 ? "" : "s")}",
                 Files = PackageManifest.Inventory(staging),
                 Provenance = provenance ?? new Dictionary<string, string>(),
                 Card = card,

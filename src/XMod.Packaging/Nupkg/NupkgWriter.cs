@@ -37,7 +37,11 @@ public static class NupkgWriter
             Add(zip, ContentRoot + PackageManifest.FileName, File.ReadAllBytes(Path.Combine(dir, PackageManifest.FileName)));
             foreach (var f in manifest.Files)
             {
-                var entry = zip.CreateEntry(ContentRoot + f.Path, CompressionLevel.Fastest);
+                // Weights are stored, not deflated: trained floats gain a few percent at most, and
+                // deflating and inflating a 1 GB trunk costs more than its packing, pushing and
+                // checking together; text files (cards, vocabularies) still compress.
+                var entry = zip.CreateEntry(ContentRoot + f.Path,
+                    f.Path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? CompressionLevel.NoCompression : CompressionLevel.Fastest);
                 entry.LastWriteTime = s_timestamp;
                 using var target = entry.Open();
                 using var source = File.OpenRead(Path.Combine(dir, f.Path));

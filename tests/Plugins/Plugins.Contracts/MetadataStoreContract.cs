@@ -179,6 +179,22 @@ public abstract class MetadataStoreContract<TStore> where TStore : IPackageIndex
     }
 
     [Fact]
+    public async Task Versions_of_many_ids_come_in_one_read_in_any_case_and_hostile_ids_match_nothing()
+    {
+        var store = await CreateAsync();
+        await AddAsync(store, Record("Many.A", "1.0.0"));
+        await AddAsync(store, Record("many.a", "2.0.0"));
+        await AddAsync(store, Record("many.b", "1.0.0"));
+        await store.SetListedAsync("many.b", "1.0.0", false, default);
+        await AddAsync(store, Record("many.c", "1.0.0"));
+        var ids = new[] { "MANY.A", "many.b", "' OR 1=1 --", "many.a" }.Concat(Enumerable.Range(0, 1200).Select(i => $"absent.{i}")).ToList();
+        var rows = await store.GetVersionsOfAsync(ids, default);
+        Assert.Equal(["many.a 1.0.0", "many.a 2.0.0", "many.b 1.0.0"], rows.Select(r => $"{r.Id.ToLowerInvariant()} {r.Version}").Order(StringComparer.Ordinal));
+        Assert.Contains(rows, r => !r.Listed); // unlisted versions too: a browse table counts their downloads
+        Assert.Empty(await store.GetVersionsOfAsync([], default));
+    }
+
+    [Fact]
     public async Task Search_returns_the_newest_listed_version_of_each_match_ranked()
     {
         var store = await CreateAsync();
