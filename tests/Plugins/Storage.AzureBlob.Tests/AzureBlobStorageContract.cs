@@ -15,9 +15,10 @@ public sealed class AzureBlobStorageContract(AzuriteFixture azurite) : BlobStora
 {
     protected override async Task<IBlobStorage> CreateAsync(int blockSize = 8 << 20) => await azurite.CreateStorageAsync(blockSize);
 
-    // Known gap: a block upload that broke off leaves uncommitted blocks, and Azurite then refuses the
-    // conditional (If-None-Match: *) re-upload of that name as existing, so a retried push reads
-    // "already exists" although nothing is readable. Open until the provider clears its uncommitted
-    // blocks on failure (or real Azure is shown to behave differently).
+    // A block upload that broke off leaves uncommitted blocks, and Azurite then refuses a conditional
+    // (If-None-Match: *) re-upload of that same name as existing. The hub never re-uploads a name:
+    // every push writes its blob under a name of its own (PackageService.UniqueBlobPath), so a
+    // retried push after a broken one is stored (HubClusterTests kills an instance mid-push and then
+    // pushes the same version). The provider-level behaviour stays as Azurite has it.
     protected override bool FailedWriteFreesThePath => false;
 }
