@@ -43,7 +43,9 @@ internal static partial class HubScaleBench
         void Interrupt()
         {
             Log("interrupted: stopping the hubs, nginx, Azurite and PostgreSQL, deleting the work folder");
-            cancel.Cancel();
+            // Not inline: Cancel runs the unwinding (which waits for child processes to exit) on the
+            // calling thread; a signal handler should return at once.
+            _ = Task.Run(cancel.Cancel);
         }
         ConsoleCancelEventHandler onCtrlC = (_, e) => { e.Cancel = true; Interrupt(); };
         Console.CancelKeyPress += onCtrlC;
