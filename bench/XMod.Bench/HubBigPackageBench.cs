@@ -53,7 +53,7 @@ internal static class HubBigPackageBench
             var packSeconds = clock.Elapsed.TotalSeconds;
             Log($"trunk package {size:N0} bytes, packed in {packSeconds:F0} s");
 
-            using var ng = Nginx.Start(nginx, work, nupkg);
+            using var ng = await NginxProcess.StartStaticAsync(Path.Combine(work, "nginx"), nupkg, nginx);
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
 
             var push = new List<double>();
@@ -90,7 +90,7 @@ internal static class HubBigPackageBench
                     for (var d = 0; d < 2; d++)
                     {
                         download.Add(size / await HubBench.TimeGet(http, $"{hub.Address}/v3/package/bench-base/1.0.0/bench-base.1.0.0.nupkg") / 1e6);
-                        reference.Add(size / await HubBench.TimeGet(http, ng.GetUrl) / 1e6);
+                        reference.Add(size / await HubBench.TimeGet(http, ng.StaticUrl) / 1e6);
                     }
                     Log($"round {r + 1}: nginx PUT {nginxPut[^1]:F0} MB/s; download {download[^2]:F0}/{download[^1]:F0} MB/s, nginx {reference[^2]:F0}/{reference[^1]:F0} MB/s");
                 }
@@ -197,62 +197,5 @@ internal static class HubBigPackageBench
             throw new InvalidOperationException($"dotnet nuget push failed ({p.ExitCode}): {output} {stderr.Result}");
         }
         return output.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.Length > 0) ?? "";
-    }
-
-    /// <summary>nginx serving the package (sendfile) and taking PUTs (WebDAV) under a throw-away prefix.</summary>
-    private sealed class Nginx : IDisposable
-    {
-        private readonly Process _process;
-        private readonly int _port;
-
-        private Nginx(Process process, int port)
-        {
-            _process = process;
-            _port = port;
-        }
-
-        public string GetUrl => $"http://127.0.0.1:{_port}/package.nupkg";
-
-        public string PutUrl(string name) => $"http://127.0.0.1:{_port}/upload/{name}";
-
-        public static Nginx Start(string nginx, string work, string nupkg)
-        {
-            var root = Path.Combine(work, "nginx");
-            Directory.CreateDirectory(Path.Combine(root, "logs"));
-            Directory.CreateDirectory(Path.Combine(root, "upload"));
-            Directory.CreateDirectory(Path.Combine(root, "body"));
-            var served = Path.Combine(root, "package.nupkg");
-            File.Copy(nupkg, served, overwrite: true);
-            var port = 19000 + Environment.ProcessId % 1000;
-            File.WriteAllText(Path.Combine(root, "nginx.conf"), $$"""
-                daemon off; worker_processes 1; pid {{root}}/nginx.pid; error_log {{root}}/logs/error.log; user root;
-                events { worker_connections 64; }
-                http {
-                  access_log off; sendfile on; client_body_temp_path {{root}}/body;
-                  server {
-                    listen 127.0.0.1:{{port}}; root {{root}};
-                    location /upload/ { dav_methods PUT; client_max_body_size 0; create_full_put_path on; }
-                  }
-                }
-                """);
-            var p = Process.Start(new ProcessStartInfo(nginx, ["-c", Path.Combine(root, "nginx.conf"), "-p", root])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            Thread.Sleep(500);
-            if (p.HasExited)
-            {
-                throw new InvalidOperationException("nginx exited: " + p.StandardError.ReadToEnd());
-            }
-            return new Nginx(p, port);
-        }
-
-        public void Dispose()
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
-            _process.Dispose();
-        }
     }
 }

@@ -21,11 +21,18 @@ return suite switch
     "hub-bigpkg" => await HubBigPackageBench.RunAsync(Option("--nginx") ?? "/usr/sbin/nginx", int.Parse(Option("--rounds") ?? "2", System.Globalization.CultureInfo.InvariantCulture),
         int.Parse(Option("--languages") ?? "81", System.Globalization.CultureInfo.InvariantCulture), Option("--work")),
     "hub-search-scale" => await HubSearchScaleBench.RunAsync(int.Parse(Option("--ids") ?? "100000", System.Globalization.CultureInfo.InvariantCulture), rounds),
+    "hub-scale" => await HubScaleBench.RunAsync(new HubScaleBench.Options(Option("--nginx") ?? "/usr/sbin/nginx",
+        int.Parse(Option("--rounds") ?? "3", System.Globalization.CultureInfo.InvariantCulture),
+        int.Parse(Option("--trunks") ?? "8", System.Globalization.CultureInfo.InvariantCulture),
+        int.Parse(Option("--languages") ?? "300", System.Globalization.CultureInfo.InvariantCulture),
+        int.Parse(Option("--seconds") ?? "10", System.Globalization.CultureInfo.InvariantCulture),
+        int.Parse(Option("--clients") ?? "8", System.Globalization.CultureInfo.InvariantCulture),
+        int.Parse(Option("--push-layers") ?? "8", System.Globalization.CultureInfo.InvariantCulture))),
     "allreduce" => AllReduceBench.Run(args, int.Parse(Option("--rounds") ?? "20", System.Globalization.CultureInfo.InvariantCulture)),
     "load" => LoadBench.Run(Option("--work") ?? Path.GetTempPath(), int.Parse(Option("--rounds") ?? "3", System.Globalization.CultureInfo.InvariantCulture), args.Contains("--keep")),
     "load-child" => LoadBench.ChildMain(args[1], args[2]),
     "dataparallel" => DataParallelBench.Run(args, int.Parse(Option("--rounds") ?? "6", System.Globalization.CultureInfo.InvariantCulture)),
-    _ => Fail($"unknown suite '{suite}': use foundation, pretrain, xlingual, hub, hub-bigpkg, hub-search-scale, runtime, load, allreduce or dataparallel"),
+    _ => Fail($"unknown suite '{suite}': use foundation, pretrain, xlingual, hub, hub-bigpkg, hub-search-scale, hub-scale, runtime, load, allreduce or dataparallel"),
 };
 
 static int Fail(string message)

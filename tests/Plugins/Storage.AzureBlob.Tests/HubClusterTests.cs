@@ -21,19 +21,13 @@ namespace XModHub.Plugins.Storage.AzureBlob.Tests;
 [Collection(AzuriteCollection.Name)]
 public sealed class HubClusterTests(AzuriteFixture azurite, PostgresFixture postgres) : IClassFixture<PostgresFixture>, IDisposable
 {
-    private const string Nginx = "/usr/sbin/nginx";
     private readonly TempDir _dir = new("xmod-hub-cluster-");
-    private readonly List<Process> _processes = [];
+    private readonly List<IDisposable> _processes = [];
 
     public void Dispose()
     {
         foreach (var p in _processes)
         {
-            if (!p.HasExited)
-            {
-                p.Kill(entireProcessTree: true);
-                p.WaitForExit();
-            }
             p.Dispose();
         }
         _dir.Dispose();
@@ -42,24 +36,25 @@ public sealed class HubClusterTests(AzuriteFixture azurite, PostgresFixture post
     [Fact]
     public async Task Three_instances_behind_nginx_share_one_hub()
     {
-        Assert.True(File.Exists(Nginx), $"nginx is missing ({Nginx}): run scripts/install-deps (Debian: apt-get install nginx)");
         var database = await postgres.CreateDatabaseAsync();
         var container = "cluster" + Guid.NewGuid().ToString("N")[..8];
+        // The public address is nginx's, known before it starts: the hubs advertise it.
         var proxyPort = TestEnv.FreePort();
         var front = $"http://127.0.0.1:{proxyPort}";
-        var hubs = new List<(Process Process, string Address)>();
+        var hubs = new List<HubServerProcess>();
         for (var i = 0; i < 3; i++)
         {
             hubs.Add(StartHub(i, database, container, front));
         }
         // Started together: the migrations run once under the advisory lock, the container is created once.
-        foreach (var (process, address) in hubs)
+        foreach (var hub in hubs)
         {
-            await WaitHealthyAsync(process, address);
+            await hub.WaitHealthyAsync();
         }
-        StartNginx(proxyPort, hubs.Select(h => new Uri(h.Address).Port));
+        var nginx = await NginxProcess.StartProxyAsync(_dir["nginx"], hubs.Select(h => h.Port), port: proxyPort);
+        _processes.Add(nginx);
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
-        await WaitHealthyAsync(_processes[^1], front);
+        await hubs[0].WaitHealthyAsync(front);
 
         // Keys live in the shared database: one made anywhere works on every instance.
         await using var store = new PostgreSqlMetadataStore(new PostgreSqlMetadataOptions { ConnectionString = database });
@@ -193,16 +188,9 @@ public sealed class HubClusterTests(AzuriteFixture azurite, PostgresFixture post
         Assert.DoesNotContain("   at ", stderr + await stdout, StringComparison.Ordinal);
     }
 
-    private (Process Process, string Address) StartHub(int n, string database, string container, string publicUrl)
+    private HubServerProcess StartHub(int n, string database, string container, string publicUrl)
     {
-        var port = TestEnv.FreePort();
-        var dll = Path.Combine(AppContext.BaseDirectory, "Hub.Server.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { dll, "--urls", $"http://127.0.0.1:{port}" })
-        {
-            info.ArgumentList.Add(a);
-        }
-        var env = new Dictionary<string, string>
+        var hub = HubServerProcess.Start(new Dictionary<string, string>
         {
             ["XMODHUB__Hub__DataDir"] = _dir[$"hub{n}"],
             ["XMODHUB__Hub__PublicBaseUrl"] = publicUrl,
@@ -213,84 +201,9 @@ public sealed class HubClusterTests(AzuriteFixture azurite, PostgresFixture post
             ["XMODHUB__Storage__Container"] = container,
             ["XMODHUB__Database__Type"] = "PostgreSql",
             ["XMODHUB__Database__ConnectionString"] = database,
-            ["Logging__LogLevel__Default"] = "Warning",
-        };
-        foreach (var (k, v) in env)
-        {
-            info.Environment[k] = v;
-        }
-        var p = Process.Start(info)!;
-        _processes.Add(p);
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return (p, $"http://127.0.0.1:{port}");
-    }
-
-    private void StartNginx(int port, IEnumerable<int> upstreams)
-    {
-        var root = _dir["nginx"];
-        Directory.CreateDirectory(root);
-        var servers = string.Join(" ", upstreams.Select(p => $"server 127.0.0.1:{p} max_fails=1 fail_timeout=30s;"));
-        // Loopback only, no root: pid, logs and temp files under the test's directory; bodies streamed, not buffered.
-        File.WriteAllText(Path.Combine(root, "nginx.conf"), $$"""
-            daemon off; worker_processes 1; pid {{root}}/nginx.pid; error_log {{root}}/error.log;
-            events { worker_connections 512; }
-            http {
-              access_log off;
-              client_body_temp_path {{root}}/body; proxy_temp_path {{root}}/proxy; fastcgi_temp_path {{root}}/fastcgi;
-              uwsgi_temp_path {{root}}/uwsgi; scgi_temp_path {{root}}/scgi;
-              client_max_body_size 0;
-              upstream hubs { {{servers}} keepalive 16; }
-              server {
-                listen 127.0.0.1:{{port}};
-                location / {
-                  proxy_pass http://hubs; proxy_http_version 1.1; proxy_set_header Connection "";
-                  proxy_request_buffering off; proxy_buffering off;
-                  proxy_next_upstream error timeout;
-                }
-              }
-            }
-            """);
-        var info = new ProcessStartInfo(Nginx) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "-c", Path.Combine(root, "nginx.conf"), "-p", root, "-e", Path.Combine(root, "error.log") })
-        {
-            info.ArgumentList.Add(a);
-        }
-        var p = Process.Start(info)!;
-        _processes.Add(p);
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-    }
-
-    private static async Task WaitHealthyAsync(Process process, string address)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (true)
-        {
-            Assert.False(process.HasExited, $"{address}: the process exited with {(process.HasExited ? process.ExitCode : 0)} before serving");
-            try
-            {
-                if ((await http.GetAsync(address + "/health")).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            catch (TaskCanceledException)
-            {
-                // Starting.
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"{address} did not serve /health within 90 s");
-            await Task.Delay(200);
-        }
+        });
+        _processes.Add(hub);
+        return hub;
     }
 
     private static async Task<HttpResponseMessage> PushAsync(HttpClient http, string hub, byte[] nupkg, string key)
