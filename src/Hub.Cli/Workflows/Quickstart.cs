@@ -40,7 +40,7 @@ public sealed class Quickstart(IReporter reporter, string sourceCache, HttpClien
     /// </summary>
     private const string Preset = "study";
     private const int SequenceLength = 64, BatchSize = 32;
-    private const double LearningRate = 3e-3;
+    private const double LearningRate = 2e-3;
     private static readonly string[] s_languages = ["en", "de", "fr", "es", "ru"];
     private readonly long _started = clock.GetTimestamp();
     private readonly List<(string Label, TimeSpan Took)> _timings = [];
@@ -259,9 +259,11 @@ public sealed class Quickstart(IReporter reporter, string sourceCache, HttpClien
         reporter.Info($"    {"",-10} {"perplexity",10} {"top-1",7} {"top-5",7}");
         foreach (var (name, r) in new[] { ("trained", s.Trained), ("untrained", s.Untrained), ("unigram", s.Unigram) })
         {
-            reporter.Info($"    {name,-10} {r.Perplexity.ToString("F1", inv),10} {r.Top1.ToString("P1", inv),7} {r.Top5.ToString("P1", inv),7}");
+            reporter.Info($"    {name,-10} {r.Perplexity.ToString("F1", inv),10} {Percent(r.Top1),7} {Percent(r.Top5),7}");
         }
     }
+
+    private static string Percent(double share) => (share * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
 
     /// <summary>The one sentence a reader needs: whether, and by how much, training beat guessing by frequency.</summary>
     private static string Summary(IReadOnlyList<LanguageScores> scores)
