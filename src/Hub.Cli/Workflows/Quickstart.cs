@@ -185,12 +185,12 @@ public sealed class Quickstart(IReporter reporter, string sourceCache, HttpClien
         reporter.Info("      the installed trunk and lang-de, named by package id");
         reporter.Info($"  ./xmod-hub fill-mask --model {Show(run)} --lang fr --text \"Le fichier est <mask>.\"");
         reporter.Info("      the training run itself, with all five of its languages");
-        reporter.Info($"  {home} ./xmod-hub add-language lang-yo --corpus {Show(corpusDir)} --trunk xmod-quickstart --out {Show(Path.Combine(dir, "my-lang-yo"))} --steps 200 --lr 1e-3");
+        reporter.Info($"  {home} ./xmod-hub add-language lang-yo --corpus {Show(corpusDir)} --trunk xmod-quickstart --out {Show(Path.Combine(dir, "my-lang-yo"))} --steps 200 --seq 64 --lr 1e-3");
         reporter.Info("      a language of your own on the installed trunk (here Yoruba again, longer)");
         reporter.Info($"  ./xmod-hub serve --data {Show(hubData)}");
         reporter.Info("      the quickstart's hub again: browse its packages at http://127.0.0.1:5000/ (Ctrl-C stops it)");
         reporter.Info($"  ./xmod-hub pretrain --corpus {Show(corpusDir)} --out {Show(Path.Combine(dir, "runs", "mini"))} --steps 2000 --lr 1e-3");
-        reporter.Info("      a bigger trunk (mini: 4 x 256; about 40 minutes on two cores; add --bf16 on CPUs with AVX512-BF16)");
+        reporter.Info("      a bigger trunk (mini: 4 x 256, every corpus language; about an hour on two cores; add --bf16 on CPUs with AVX512-BF16)");
         return 0;
     }
 
