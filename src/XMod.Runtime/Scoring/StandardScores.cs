@@ -75,7 +75,12 @@ public static class StandardScoring
                     top5 += row.Contains(targets[j]) ? 1 : 0;
                 }
             }
-            var mean = lossSum / Math.Max(1, masked);
+            if (masked == 0)
+            {
+                // A perplexity of 1.00 on nothing would read as a perfect model.
+                throw new XModException($"no {language} held-out token was masked in {blocks} block(s) of {length} tokens: the text has only special tokens");
+            }
+            var mean = lossSum / masked;
             return new StandardScores(language, Math.Exp(mean), (double)top1 / Math.Max(1, maskPositions), (double)top5 / Math.Max(1, maskPositions), masked, maskPositions, blocks);
         }
         finally

@@ -6,7 +6,7 @@ namespace XModHub.Cli.Commands.Quickstart;
 public static class QuickstartDefinition
 {
     public static readonly Option<string> Dir = new("--dir") { Description = "Working directory (corpus, trunk, hub, user cache)", DefaultValueFactory = _ => "quickstart" };
-    public static readonly Option<int> Steps = new("--steps") { Description = "Pre-training steps of the trunk", DefaultValueFactory = _ => 600 };
+    public static readonly Option<int> Steps = new("--steps") { Description = "Pre-training steps of the trunk", DefaultValueFactory = _ => 1200 };
 
     public static Command Create(IServiceProvider services)
     {
