@@ -36,4 +36,16 @@ public sealed class TrainingChecksCliTests : IDisposable
         OneClearLine(CliProcess.Run(null, "add-language", "lang-kab", "--corpus", corpus, "--trunk", missingTrunk, "--name", "Kabyle", "--script", "Latin", "--family", "Berber"), "--script");
         OneClearLine(CliProcess.Run(null, "add-language", "lang-yo", "--corpus", Path.Combine(_dir, "none.txt"), "--trunk", missingTrunk), "--corpus");
     }
+
+    [Fact]
+    public void AddLanguageRefusesASequenceLongerThanTheTrunksBeforeTrainingAVocabulary()
+    {
+        var nano = PretrainedNano.Get();
+        var corpus = Path.Combine(nano.UdhrDir, "yo_NG", "train.txt");
+        var out_ = Path.Combine(_dir, "lang-yo");
+        var r = CliProcess.Run(null, "add-language", "lang-yo", "--corpus", corpus, "--trunk", nano.XModRun, "--out", out_, "--seq", "100000", "--vocab", "600");
+        OneClearLine(r, "--seq 100000 exceeds the trunk's maximum sequence length of");
+        Assert.DoesNotContain("vocabulary", r.StdOut, StringComparison.OrdinalIgnoreCase); // refused before any work
+        Assert.False(Directory.Exists(out_));
+    }
 }

@@ -194,6 +194,11 @@ public static class LanguageExtender
         {
             throw new XModException($"the trunk already has '{code}'; a language is added once per trunk");
         }
+        if (options.SequenceLength > trunkConfig.MaxSequenceLength)
+        {
+            // Checked here, before the vocabulary is trained and the text tokenised.
+            throw new XModException($"--seq {options.SequenceLength} exceeds the trunk's maximum sequence length of {trunkConfig.MaxSequenceLength}: give --seq {trunkConfig.MaxSequenceLength} or less");
+        }
         if (trunkConfig.SharedModule && options.ReuseVocabulary)
         {
             throw new XModException("a SHARED trunk extends to a language by learning new embeddings only (paper 4.1): --reuse-vocab leaves nothing to learn");
