@@ -99,7 +99,11 @@ public sealed class DistributedTests
     [Fact]
     public void AWrongStoreAddressFailsWithinTheTimeoutNamingTheAddress()
     {
-        var port = FreePort();
+        // A port bound but never listened on: connecting is refused for the whole test, and no other
+        // test (or process) can take the port meanwhile, as it could a port found free and released.
+        using var held = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        held.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)held.LocalEndPoint!).Port;
         var clock = Stopwatch.StartNew();
         var e = Assert.Throws<DistributedException>(() => ProcessGroup.ConnectTcp("127.0.0.1", port, 1, 2, TimeSpan.FromSeconds(2)));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the rendezvous took {clock.Elapsed}");
