@@ -15,15 +15,7 @@ public sealed class SqliteEvaluationStore(SqliteMetadataOptions options) : IEval
 {
     private const string Columns = "seq, package_id, package_version, trunk_id, trunk_version, language, eval_set, data_sha256, evaluator_version, metrics, evaluator, created";
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancel)
-    {
-        var c = new SqliteConnection(options.ConnectionString);
-        await c.OpenAsync(cancel);
-        using var pragma = c.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=30000;";
-        await pragma.ExecuteNonQueryAsync(cancel);
-        return c;
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken cancel) => SqliteConnections.OpenAsync(options.ConnectionString, cancel);
 
     public async Task InitializeAsync(CancellationToken cancel)
     {

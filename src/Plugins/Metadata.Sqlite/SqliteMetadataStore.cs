@@ -20,15 +20,7 @@ public sealed class SqliteMetadataStore(SqliteMetadataOptions options) : IPackag
 {
     private const string Columns = "id, version, lower_id, lower_version, kind, listed, prerelease, published, downloads, description, authors, tags, manifest, readme, trunk_id, trunk_sha256, config_json, weights_sha256, language_code, bcp47, iso639_3, english_name, autonym, script, family, perplexity, size, sha256, publisher, blob_path, version_key";
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancel)
-    {
-        var c = new SqliteConnection(options.ConnectionString);
-        await c.OpenAsync(cancel);
-        using var pragma = c.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
-        await pragma.ExecuteNonQueryAsync(cancel);
-        return c;
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken cancel) => SqliteConnections.OpenAsync(options.ConnectionString, cancel);
 
     public async Task InitializeAsync(CancellationToken cancel)
     {
