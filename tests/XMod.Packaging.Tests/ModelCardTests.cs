@@ -156,4 +156,23 @@ public sealed class ModelCardTests : IDisposable
         Assert.Contains(expected, Assert.Throws<PackagingException>(() => PackageManifest.Load(dir)).Message);
         Assert.NotNull(JsonSerializer.Deserialize<PackageManifest>(File.ReadAllText(path))!.Card?.Problem());
     }
+
+    [Fact]
+    public void ThePackedNuspecCarriesTheCardsLicenseAsANuGetLicenseExpression()
+    {
+        var dir = Package();
+        using (var zip = System.IO.Compression.ZipFile.OpenRead(NupkgWriter.Pack(dir, Path.Combine(_dir, "none"), "tester")))
+        {
+            using var reader = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+            Assert.DoesNotContain("<license", reader.ReadToEnd(), StringComparison.Ordinal); // no license stated, none claimed
+        }
+        ModelCard.Refresh(dir, "Apache-2.0 OR MIT");
+        using (var zip = System.IO.Compression.ZipFile.OpenRead(NupkgWriter.Pack(dir, Path.Combine(_dir, "mit"), "tester")))
+        {
+            using var reader = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+            var nuspec = System.Xml.Linq.XDocument.Parse(reader.ReadToEnd());
+            var license = nuspec.Descendants().Single(e => e.Name.LocalName == "license");
+            Assert.Equal(("expression", "Apache-2.0 OR MIT"), (license.Attribute("type")?.Value, license.Value));
+        }
+    }
 }

@@ -59,6 +59,10 @@ public static class NupkgWriter
         s.Write(data);
     }
 
+    /// <summary>The card's SPDX license as NuGet's license expression, so NuGet clients and feeds show it too.</summary>
+    private static string License(PackageManifest m) =>
+        m.Card?.License is { Length: > 0 } license ? $"\n    <license type=\"expression\">{SecurityElement.Escape(license)}</license>" : "";
+
     private static string Nuspec(PackageManifest m, string id, string version, string? authors)
     {
         static string X(string s) => SecurityElement.Escape(s) ?? "";
@@ -80,7 +84,7 @@ public static class NupkgWriter
                 <version>{X(version)}</version>
                 <authors>{X(authors ?? Environment.UserName)}</authors>
                 <description>{X(description)}</description>
-                <tags>{X(string.Join(' ', tags.Distinct()))}</tags>
+                <tags>{X(string.Join(' ', tags.Distinct()))}</tags>{License(m)}
                 <packageTypes>
                   <packageType name="{PackageIds.PackageTypeOf(m.Kind)}" />
                 </packageTypes>
