@@ -368,7 +368,8 @@ public sealed partial class FeedClient(HttpClient http, FeedSource source, HttpC
                 }
             }
             var readme = root.TryGetProperty("readme", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
-            return new Packages.SourceVersions(Source.Name, versions, manifest, readme);
+            // What the hub measured and what the publisher reported, from the same answer.
+            return new Packages.SourceVersions(Source.Name, versions, manifest, readme, HubMetrics.From(root, "measured", "reported"));
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or FormatException)
         {

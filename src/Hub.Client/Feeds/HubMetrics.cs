@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text.Json;
 
 namespace XModHub.Client.Feeds;
@@ -56,32 +55,5 @@ public sealed record HubMetrics(MeasuredMetric? Measured, double? ReportedPerple
             parts.Add(string.Format(inv, "perplexity {0:F2} reported by the publisher (its own held-out text, not verified)", r));
         }
         return string.Join(" · ", parts);
-    }
-}
-
-public sealed partial class FeedClient
-{
-    /// <summary>The hub's metrics of a package from its package API (XModHubApi); null from a feed without it or for an unknown id.</summary>
-    public async Task<HubMetrics?> MetricsAsync(string id, CancellationToken cancel)
-    {
-        if (await TryResourceAsync("XModHubApi/1.0.0", cancel) is not { } api)
-        {
-            return null;
-        }
-        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, $"{api}/packages/{Uri.EscapeDataString(id)}"), cancel);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-        await EnsureAsync(response, cancel);
-        try
-        {
-            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancel));
-            return HubMetrics.From(doc.RootElement, "measured", "reported");
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 }

@@ -7,8 +7,9 @@ namespace XModHub.Client.Packages;
 /// <summary>A version on a source: unlisted ones install only when pinned; the size is known where the source is an XModHub.</summary>
 public sealed record RemoteVersion(NuGetVersion Version, bool Listed, long? Size);
 
-/// <summary>What one source has of a package; an XModHub also gives the newest version's manifest and model card.</summary>
-public sealed record SourceVersions(string Source, IReadOnlyList<RemoteVersion> Versions, PackageManifest? Manifest = null, string? Readme = null)
+/// <summary>What one source has of a package; an XModHub also gives the newest version's manifest, model card and metrics.</summary>
+public sealed record SourceVersions(string Source, IReadOnlyList<RemoteVersion> Versions, PackageManifest? Manifest = null, string? Readme = null,
+    Feeds.HubMetrics? Metrics = null)
 {
     public bool Has(NuGetVersion version) => Versions.Any(v => v.Version == version);
 }

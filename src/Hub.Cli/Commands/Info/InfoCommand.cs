@@ -11,7 +11,7 @@ namespace XModHub.Cli.Commands.Info;
 /// its versions on each source (listed or not, sizes), what is installed, its metrics with the
 /// data they were measured on, its model card, and the command that installs it.
 /// </summary>
-public sealed class InfoCommand(PackageManagers packages, IReporter reporter, HttpClient http)
+public sealed class InfoCommand(PackageManagers packages, IReporter reporter)
 {
     /// <summary>Lines of the model card shown; the rest is summarised by its length.</summary>
     public const int CardLines = 40;
@@ -49,8 +49,7 @@ public sealed class InfoCommand(PackageManagers packages, IReporter reporter, Ht
                     $"{(v.Listed ? "" : "  unlisted (installs only when asked for by version)")}{(installed ? "  installed" : "")}");
             }
             // What the hub measured (its evaluator) beside what the publisher reported: XModHub sources only.
-            if (packages.LoadConfig().Sources.FirstOrDefault(x => x.Name == source.Source) is { } feed
-                && await new XModHub.Client.Feeds.FeedClient(http, feed).MetricsAsync(info.Id, cancel) is { } metrics)
+            if (source.Metrics is { } metrics)
             {
                 reporter.Info($"    {metrics.Describe()}");
             }
