@@ -64,6 +64,7 @@ public static class HubApp
         builder.Services.AddSingleton<EvaluationService>();
         builder.Services.AddSingleton(new HubOptions(dataDir));
         builder.Services.AddSingleton(new PushOptions(Path.Combine(dataDir, "tmp")));
+        builder.Services.AddSingleton(DownloadOptions.From(config["Hub:AccelRedirectPrefix"], config["Storage:Type"] ?? "FileSystem"));
         builder.Services.AddSingleton(new HubUrls(config["Hub:PublicBaseUrl"]));
         // Hosted services start in order, before the server listens: the providers are initialised
         // (a schema migrated, an Azure container created, a wrong setting reported in its own words),

@@ -104,7 +104,7 @@ public static class HubRoutes
         var lower = $"{id}.{version}".ToLowerInvariant();
         if (file.Equals(lower + ".nupkg", StringComparison.OrdinalIgnoreCase))
         {
-            return await PackageTransfer.Download(id, version, r, service, blobs, cancel);
+            return await PackageTransfer.Download(id, version, r, service, blobs, r.HttpContext.RequestServices.GetRequiredService<DownloadOptions>(), cancel);
         }
         if (file.Equals(id.ToLowerInvariant() + ".nuspec", StringComparison.OrdinalIgnoreCase))
         {

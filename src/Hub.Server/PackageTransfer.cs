@@ -115,7 +115,8 @@ internal static class PackageTransfer
     /// never change under a version), Accept-Ranges, single ranges with If-Range, HEAD without a
     /// body, 304 on If-None-Match. A download is counted once: a GET from the first byte.
     /// </summary>
-    public static async Task<IResult> Download(string id, string version, HttpRequest request, PackageService service, IBlobStorage blobs, CancellationToken cancel)
+    public static async Task<IResult> Download(string id, string version, HttpRequest request, PackageService service, IBlobStorage blobs,
+        DownloadOptions options, CancellationToken cancel)
     {
         if (await service.FindDownloadAsync(id, version, cancel) is not { } found)
         {
@@ -125,7 +126,18 @@ internal static class PackageTransfer
         IResult result;
         if (blobs is ILocalBlobStorage local && local.LocalPath(found.Blob) is { } path)
         {
-            result = Results.File(path, "application/octet-stream", entityTag: etag, enableRangeProcessing: true);
+            if (options.AccelRedirectPrefix is { } prefix)
+            {
+                if (NotModified(request, etag.Tag.Value!))
+                {
+                    return Results.StatusCode(StatusCodes.Status304NotModified);
+                }
+                result = new AccelRedirect(prefix + string.Join('/', found.Blob.Split('/').Select(Uri.EscapeDataString)), etag.Tag.Value!);
+            }
+            else
+            {
+                result = Results.File(path, "application/octet-stream", entityTag: etag, enableRangeProcessing: true);
+            }
         }
         else if (await blobs.GetAsync(found.Blob, cancel) is { } stream)
         {
@@ -143,6 +155,32 @@ internal static class PackageTransfer
         return result;
     }
 
+    /// <summary>If-None-Match names this ETag (or *): the client has these bytes.</summary>
+    private static bool NotModified(HttpRequest request, string etag) =>
+        request.Headers.IfNoneMatch.ToString() is { Length: > 0 } inm
+        && inm.Split(',').Select(t => t.Trim()).Any(t => t == "*" || t == etag || t == "W/" + etag);
+
+    /// <summary>
+    /// The answer that hands the file to nginx (X-Accel-Redirect to an internal location aliased to
+    /// the storage root): nginx sends it with sendfile and does ranges and HEAD itself. The ETag rides
+    /// along as a header the nginx location copies back (<c>add_header ETag $upstream_http_etag</c>),
+    /// which is also what its If-Range check compares.
+    /// </summary>
+    private sealed class AccelRedirect(string uri, string etag) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            var response = context.Response;
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/octet-stream";
+            response.Headers["X-Accel-Redirect"] = uri;
+            response.Headers.ETag = etag;
+            response.Headers.AcceptRanges = "bytes";
+            response.ContentLength = 0;
+            return Task.CompletedTask;
+        }
+    }
+
     /// <summary>
     /// Whether this GET sends the file from its first byte: no Range, a Range from byte 0, or an
     /// If-Range on another ETag (the whole file then). A resumed download is not a second download.
@@ -153,5 +191,30 @@ internal static class PackageTransfer
         var ifRange = request.Headers.IfRange.ToString();
         return range.Length == 0 || (ifRange.Length > 0 && ifRange != etag)
             || range.Replace(" ", "", StringComparison.Ordinal).StartsWith("bytes=0-", StringComparison.OrdinalIgnoreCase);
+    }
+}
+
+/// <summary>
+/// Hub:AccelRedirectPrefix — set when the hub runs behind nginx: downloads of stored packages are
+/// answered with X-Accel-Redirect to this internal nginx location (aliased to Storage:Path), so nginx
+/// sends the file itself. Only the file-system store has files nginx can read.
+/// </summary>
+public sealed record DownloadOptions(string? AccelRedirectPrefix)
+{
+    public static DownloadOptions From(string? prefix, string storageType)
+    {
+        if (string.IsNullOrEmpty(prefix))
+        {
+            return new DownloadOptions((string?)null);
+        }
+        if (!System.Text.RegularExpressions.Regex.IsMatch(prefix, "^/([A-Za-z0-9_-]+/)+$"))
+        {
+            throw new XMod.XModException($"Hub:AccelRedirectPrefix '{prefix}' is not an nginx location path: give one like /_stored/ (letters, digits, _ and -, between slashes)");
+        }
+        if (!string.Equals(storageType, "FileSystem", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new XMod.XModException($"Hub:AccelRedirectPrefix needs Storage:Type FileSystem (nginx serves the stored files from disk); it is {storageType}: remove the setting");
+        }
+        return new DownloadOptions(prefix);
     }
 }

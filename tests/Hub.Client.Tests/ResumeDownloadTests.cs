@@ -92,6 +92,58 @@ public sealed class ResumeDownloadTests : IDisposable
     }
 
     [Fact]
+    public async Task BehindNginxWithAccelRedirectAnInstallKilledAt60PercentContinuesFromNginx()
+    {
+        // The hub hands downloads to nginx (the README's configuration) and names nginx as its public address.
+        var nginxPort = NginxProcess.FreePort();
+        var hub = await HubApp.StartAsync(Path.Combine(_dir, "hub"), configure: b =>
+        {
+            b.Logging.ClearProviders();
+            b.Configuration["Hub:AccelRedirectPrefix"] = NginxProcess.AccelPrefix;
+            b.Configuration["Hub:PublicBaseUrl"] = $"http://127.0.0.1:{nginxPort}";
+        });
+        await using var _ = hub;
+        using var nginx = await NginxProcess.StartProxyAsync(Path.Combine(_dir, "nginx"), [new Uri(hub.Address).Port], port: nginxPort,
+            accelStorage: Path.Combine(_dir, "hub", "packages"));
+        var key = await hub.Service<ApiKeyService>().CreateAsync("alice", [ApiKeyService.Push], "t", default);
+        var (trunk, _) = SecurityClientTests.Packages(_dir, "1.0.0", 1);
+        await new FeedClient(new HttpClient(), new FeedSource("hub", nginx.Address + "/v3/index.json", key)).PushAsync(trunk, default);
+        var recorder = new Recorder();
+        var feed = new FeedClient(new HttpClient(recorder), new FeedSource("hub", nginx.Address + "/v3/index.json", null));
+        var cache = new PackageCache(Path.Combine(_dir, "home"));
+        var size = await InterruptAt60PercentAsync(cache, feed, trunk);
+
+        var installed = await cache.InstallAsync("tr", s_v1, (offset, etag, c) => feed.DownloadAsync("tr", s_v1, offset, etag, c), "hub", null, default);
+
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(trunk))), installed.Sha256);
+        Assert.Equal($"bytes={size * 6 / 10}-", recorder.Requests[^1].Range);
+        Assert.Equal(HttpStatusCode.PartialContent, recorder.Requests[^1].Status);
+        Assert.Empty(cache.Verify());
+    }
+
+    [Fact]
+    public async Task AHubSetUpForNginxButReachedDirectlyIsOneLineAndInstallsNothing()
+    {
+        var hub = await HubApp.StartAsync(Path.Combine(_dir, "hub"), configure: b =>
+        {
+            b.Logging.ClearProviders();
+            b.Configuration["Hub:AccelRedirectPrefix"] = NginxProcess.AccelPrefix;
+        });
+        await using var _ = hub;
+        var key = await hub.Service<ApiKeyService>().CreateAsync("alice", [ApiKeyService.Push], "t", default);
+        var (trunk, _) = SecurityClientTests.Packages(_dir, "1.0.0", 1);
+        var feed = new FeedClient(new HttpClient(), new FeedSource("hub", hub.FeedUrl, key));
+        await feed.PushAsync(trunk, default);
+        var cache = new PackageCache(Path.Combine(_dir, "home"));
+
+        var e = await Assert.ThrowsAsync<XModException>(() => cache.InstallAsync("tr", s_v1, (offset, etag, c) => feed.DownloadAsync("tr", s_v1, offset, etag, c), "hub", null, default));
+
+        Assert.Contains("Hub:AccelRedirectPrefix", e.Message);
+        Assert.Contains("nginx address", e.Message);
+        Assert.Null(cache.Find("tr"));
+    }
+
+    [Fact]
     public async Task AServerThatIgnoresRangesGetsAFullDownload()
     {
         var (hub, feed, recorder, trunk) = await HubWithTrunkAsync(stripRange: true);

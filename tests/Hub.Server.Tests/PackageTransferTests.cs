@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using XMod.TestSupport;
 
 namespace XModHub.Server.Tests;
 
@@ -76,6 +77,81 @@ public sealed class PackageTransferTests : IDisposable
 
         // Only the GET from byte 0 (the If-Range miss) counted: a resumed download is not a second download.
         Assert.Equal(1, await DownloadsAsync(hub));
+    }
+
+    [Fact]
+    public async Task BehindNginxWithAccelRedirectNginxSendsTheFileWithTheHubsETagRangesAndCounts()
+    {
+        var hub = await HubHost.StartAsync(new() { ["Hub:AccelRedirectPrefix"] = NginxProcess.AccelPrefix });
+        await using var _ = hub;
+        var packages = TestPackages.Build(_dir, "xmod-nano", "1.0.0", 1, "de_DE");
+        var trunk = File.ReadAllBytes(packages[0]);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(trunk));
+        Assert.Equal(HttpStatusCode.Created, (await hub.PushAsync(trunk, await hub.KeyAsync("alice"))).StatusCode);
+        using var nginx = await NginxProcess.StartProxyAsync(Path.Combine(_dir, "nginx"), [hub.BaseAddress.Port], accelStorage: Path.Combine(hub.DataDir, "packages"));
+        using var http = new HttpClient { BaseAddress = new Uri(nginx.Address + "/") };
+
+        // The hub answers with a redirect and no body; nginx sends the stored bytes with the hub's ETag.
+        using (var direct = await hub.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, TrunkUrl)))
+        {
+            Assert.StartsWith(NginxProcess.AccelPrefix, direct.Headers.GetValues("X-Accel-Redirect").Single());
+            Assert.Empty(await direct.Content.ReadAsByteArrayAsync());
+        }
+        using (var whole = await http.GetAsync(TrunkUrl))
+        {
+            Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+            Assert.Equal($"\"{sha}\"", whole.Headers.ETag?.Tag);
+            Assert.False(whole.Headers.Contains("X-Accel-Redirect"));
+            Assert.Equal(trunk, await whole.Content.ReadAsByteArrayAsync());
+        }
+        using (var head = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, TrunkUrl)))
+        {
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+            Assert.Equal(trunk.Length, head.Content.Headers.ContentLength);
+            Assert.Equal($"\"{sha}\"", head.Headers.ETag?.Tag);
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        }
+
+        // A resume (the client's Range + If-Range on the sha) gets exactly the rest; an If-Range on
+        // another ETag gets the whole file, as from the hub itself.
+        var from = trunk.Length * 6 / 10;
+        using (var partial = await http.SendAsync(new HttpRequestMessage(HttpMethod.Get, TrunkUrl)
+            { Headers = { Range = new RangeHeaderValue(from, null), IfRange = new RangeConditionHeaderValue($"\"{sha}\"") } }))
+        {
+            Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+            Assert.Equal(from, partial.Content.Headers.ContentRange!.From);
+            Assert.Equal(trunk[from..], await partial.Content.ReadAsByteArrayAsync());
+        }
+        using (var stale = await http.SendAsync(new HttpRequestMessage(HttpMethod.Get, TrunkUrl)
+            { Headers = { Range = new RangeHeaderValue(from, null), IfRange = new RangeConditionHeaderValue($"\"{new string('0', 64)}\"") } }))
+        {
+            Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+            Assert.Equal(trunk, await stale.Content.ReadAsByteArrayAsync());
+        }
+        using (var cached = await http.SendAsync(new HttpRequestMessage(HttpMethod.Get, TrunkUrl) { Headers = { IfNoneMatch = { new EntityTagHeaderValue($"\"{sha}\"") } } }))
+        {
+            Assert.Equal(HttpStatusCode.NotModified, cached.StatusCode);
+        }
+        // The two GETs from byte 0 counted; the HEAD, the resume and the 304 did not.
+        Assert.Equal(2, await DownloadsAsync(hub));
+
+        // The internal location is not reachable from outside, nor anything beside the packages through it.
+        var blob = Path.GetRelativePath(Path.Combine(hub.DataDir, "packages"), Directory.GetFiles(Path.Combine(hub.DataDir, "packages"), "*.nupkg", SearchOption.AllDirectories).Single());
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(NginxProcess.AccelPrefix.TrimStart('/') + blob.Replace('\\', '/'))).StatusCode);
+        using var escape = await http.GetAsync("v3/package/xmod-nano/1.0.0/..%2F..%2F..%2Fhub.db");
+        Assert.NotEqual(HttpStatusCode.OK, escape.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("_stored", "not an nginx location path")]
+    [InlineData("/../etc/", "not an nginx location path")]
+    [InlineData("/_stored/\r\nX-Evil: 1/", "not an nginx location path")]
+    public void AnAccelRedirectPrefixThatIsNotALocationIsOneLine(string prefix, string expected)
+    {
+        var e = Assert.Throws<XMod.XModException>(() => DownloadOptions.From(prefix, "FileSystem"));
+        Assert.Contains(expected, e.Message);
+        Assert.Contains("Hub:AccelRedirectPrefix", e.Message);
+        Assert.Contains("needs Storage:Type FileSystem", Assert.Throws<XMod.XModException>(() => DownloadOptions.From("/_stored/", "AzureBlob")).Message);
     }
 
     [Fact]

@@ -28,9 +28,11 @@ public sealed partial class HubProcess : IDisposable
 
     public string DataDir { get; }
 
-    public static async Task<HubProcess> StartAsync(string dataDir, TimeSpan? timeout = null)
+    /// <param name="settings">Hub settings (<c>Hub:AccelRedirectPrefix</c>), passed as XMODHUB__ environment variables.</param>
+    public static async Task<HubProcess> StartAsync(string dataDir, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var p = Process.Start(ProcessRunner.StartInfo("dotnet", [CliProcess.Dll, "serve", "--port", "0", "--data", dataDir]))!;
+        var env = settings?.ToDictionary(kv => "XMODHUB__" + kv.Key.Replace(":", "__", StringComparison.Ordinal), kv => kv.Value);
+        var p = Process.Start(ProcessRunner.StartInfo("dotnet", [CliProcess.Dll, "serve", "--port", "0", "--data", dataDir], env))!;
         try
         {
             using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(1));

@@ -28,11 +28,25 @@ public sealed class NginxProcess : IDisposable
     /// both ways, a dead instance skipped), on <paramref name="port"/> when the hubs must know their
     /// public address before nginx starts, else on a free one.
     /// </summary>
-    public static Task<NginxProcess> StartProxyAsync(string root, IEnumerable<int> upstreamPorts, string exe = DefaultExe, int workers = 1, int? port = null)
+    /// <param name="accelStorage">
+    /// The hubs' Storage:Path when they run with Hub:AccelRedirectPrefix=<see cref="AccelPrefix"/>: nginx
+    /// then serves their X-Accel-Redirect answers from that folder (the README's configuration).
+    /// </param>
+    public static Task<NginxProcess> StartProxyAsync(string root, IEnumerable<int> upstreamPorts, string exe = DefaultExe, int workers = 1, int? port = null,
+        string? accelStorage = null)
     {
         var servers = string.Join(" ", upstreamPorts.Select(p => $"server 127.0.0.1:{p} max_fails=1 fail_timeout=30s;"));
+        var accel = accelStorage is null ? "" : $$"""
+                location {{AccelPrefix}} {
+                  internal; alias {{accelStorage.TrimEnd('/')}}/;
+                  sendfile on; tcp_nopush on; etag off; types { } default_type application/octet-stream;
+                  add_header ETag $upstream_http_etag;
+                }
+            """;
+        // user root: the worker must read the hubs' stored files when started as root.
+        var user = accelStorage is not null && Environment.UserName == "root" ? "user root;" : "";
         return StartAsync(exe, root, port ?? FreePort(), listen => $$"""
-            worker_processes {{workers}};
+            worker_processes {{workers}}; {{user}}
             events { worker_connections 1024; }
             http {
               access_log off; {{TempPaths(root)}}
@@ -45,6 +59,7 @@ public sealed class NginxProcess : IDisposable
                   proxy_request_buffering off; proxy_buffering off;
                   proxy_next_upstream error timeout;
                 }
+            {{accel}}
               }
             }
             """);
@@ -72,6 +87,9 @@ public sealed class NginxProcess : IDisposable
             }
             """);
     }
+
+    /// <summary>The internal location of the X-Accel-Redirect configuration.</summary>
+    public const string AccelPrefix = "/_stored/";
 
     public string StaticUrl => $"{Address}/package.nupkg";
 
@@ -121,7 +139,7 @@ public sealed class NginxProcess : IDisposable
         }
     }
 
-    internal static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

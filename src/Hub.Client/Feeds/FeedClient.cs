@@ -170,6 +170,12 @@ public sealed partial class FeedClient(HttpClient http, FeedSource source, HttpC
                 return await DownloadAsync(id, version, 0, null, cancel);
             }
             await EnsureAsync(response, cancel);
+            if (response.Headers.Contains("X-Accel-Redirect"))
+            {
+                // A hub set up to hand files to nginx (Hub:AccelRedirectPrefix), reached without nginx: the answer has no bytes.
+                throw new XModException($"{Source.Name} answered the download of {id} {version} with an nginx redirect and no file: the hub is configured "
+                    + "for nginx (Hub:AccelRedirectPrefix) but was reached directly; use the nginx address as the source, or remove the setting");
+            }
             var etag = response.Headers.ETag is { IsWeak: false } tag ? tag.Tag : null;
             var length = response.Content.Headers.ContentLength;
             if (response.StatusCode != HttpStatusCode.PartialContent)
