@@ -120,11 +120,16 @@ public static class CorpusBuilder
         return manifest;
     }
 
-    internal static IEnumerable<(string Text, string Source)> ManPages(LanguageInfo lang)
+    /// <summary>Paragraphs of a language's manual pages, each with its source (<c>man5:passwd</c>); only the given sections when some are given.</summary>
+    internal static IEnumerable<(string Text, string Source)> ManPages(LanguageInfo lang, IReadOnlyCollection<string>? sections = null)
     {
         var prefix = lang.ManDir!.Length == 0 ? "/usr/share/man/man" : $"/usr/share/man/{lang.ManDir}/man";
         foreach (var file in SystemPackages.Files(lang.ManPages!).Where(f => f.StartsWith(prefix, StringComparison.Ordinal) && f.EndsWith(".gz", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
+            if (sections is not null && !sections.Contains(file[prefix.Length..].Split('/')[0]))
+            {
+                continue;
+            }
             if (!File.Exists(file) || new FileInfo(file).LinkTarget is not null)
             {
                 continue; // links to other pages (.so aliases) repeat their text

@@ -52,7 +52,7 @@ public static class StudyReport
         {
             var rows = TransferStudy.Run(ws, log, cancel);
             report.AppendLine("## Zero-shot cross-lingual transfer").AppendLine();
-            report.Append(TransferStudy.Table(rows));
+            report.Append(TransferStudy.Table(rows, ws.Settings));
             Plot(report, ws, "transfer", TransferStudy.Plot(rows));
         }
         report.AppendLine($"Compute: {clock.Elapsed.TotalMinutes:F1} min in this invocation (results already in results.json were reused).");

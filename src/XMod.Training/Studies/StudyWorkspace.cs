@@ -33,8 +33,15 @@ public sealed record StudySettings
     public required IReadOnlyList<string> Added { get; init; }
     /// <summary>How many of the first languages the "added" study's trunk is pre-trained on.</summary>
     public required int AddedBase { get; init; }
-    public int TransferEpochs { get; init; } = 4;
-    public int TransferExamples { get; init; } = 2000;
+    public int TransferEpochs { get; init; } = 10;
+    /// <summary>
+    /// The transfer task's training language: German, because Debian's German manual pages (manpages-de)
+    /// are the largest labelled set — English's own package has 11 section-1 pages.
+    /// </summary>
+    public string TransferSource { get; init; } = "de_DE";
+    /// <summary>Source-language training paragraphs of the transfer task (balanced), when the training pages have that many.</summary>
+    public int TransferExamples { get; init; } = 4000;
+    public double TransferLearningRate { get; init; } = 5e-4;
 
     /// <summary>About 90 minutes on a 2-core machine.</summary>
     public static StudySettings Full => new()
@@ -76,6 +83,7 @@ public sealed record StudySettings
             $"language counts must lie between {Evaluated} and {Languages.Count}");
         Check(Seeds.Count > 0, "give at least one seed");
         Check(StepsPerLanguage > 0, $"steps per language {StepsPerLanguage} must be positive");
+        Check(Languages.Take(LanguageCounts.Max()).Contains(TransferSource), $"the transfer source {TransferSource} must be one of the first {LanguageCounts.Max()} languages");
         Check(AddedBase >= 1 && Added.All(a => Languages.Take(AddedBase).All(b => b != a) && Languages.Contains(a)),
             "added languages must be study languages outside the first AddedBase");
         return this;

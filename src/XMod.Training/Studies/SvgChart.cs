@@ -53,10 +53,12 @@ public static class SvgChart
     }
 
     /// <summary>Grouped bars, one group per category; an optional dashed baseline (e.g. the majority class).</summary>
-    public static string Bars(string title, string yLabel, IReadOnlyList<string> categories, IReadOnlyList<BarSeries> series, double? baseline = null)
+    /// <param name="yRange">A fixed value axis (accuracy: 0 to 1), else one fitted to the values from 0.</param>
+    public static string Bars(string title, string yLabel, IReadOnlyList<string> categories, IReadOnlyList<BarSeries> series, double? baseline = null,
+        (double Low, double High)? yRange = null)
     {
         var values = series.SelectMany(s => s.Values).Append(baseline ?? 0).Append(0);
-        var (y0, y1) = Range(values);
+        var (y0, y1) = yRange ?? Range(values);
         y0 = Math.Min(0, y0);
         double Py(double y) => Top + (1 - (y - y0) / (y1 - y0)) * (Height - Top - Bottom);
         var b = Frame(title, "", yLabel, y0, y1, Py);
