@@ -74,6 +74,15 @@ public static class HubApp
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = HubRoutes.JsonBodyLimit);
         var app = builder.Build();
         app.Logger.LogInformation("hub providers: {Providers}", app.Services.GetRequiredService<HubProviders>().Describe());
+        if (app.Services.GetRequiredService<DownloadOptions>().AccelRedirectPrefix is { } accel)
+        {
+            app.Logger.LogInformation("downloads through nginx (X-Sendfile-Type: X-Accel-Redirect) are handed to its internal location {Prefix}", accel);
+            if (string.IsNullOrWhiteSpace(config["Hub:PublicBaseUrl"]))
+            {
+                // The service index would advertise this process's own address, and clients would bypass nginx.
+                app.Logger.LogWarning("Hub:AccelRedirectPrefix is set but Hub:PublicBaseUrl is not: set it to nginx's public address, or clients download from this process directly");
+            }
+        }
         HubRoutes.Map(app);
         return app;
     }
@@ -182,7 +191,7 @@ public static class HubApp
     {
         if (!registry.TryGetValue(name, out var add))
         {
-            throw new InvalidOperationException($"{key} '{name}' is not a known provider; known: {string.Join(", ", registry.Keys)}");
+            throw new XMod.XModException($"{key} '{name}' is not a known provider; known: {string.Join(", ", registry.Keys)}");
         }
         add(services, section);
     }

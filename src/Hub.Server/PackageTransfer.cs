@@ -126,13 +126,20 @@ internal static class PackageTransfer
         IResult result;
         if (blobs is ILocalBlobStorage local && local.LocalPath(found.Blob) is { } path)
         {
-            if (options.AccelRedirectPrefix is { } prefix)
+            // Handed to nginx only when nginx asked for it (its proxy_set_header X-Sendfile-Type, the
+            // convention Rack::Sendfile uses): a client reaching the hub directly still gets the file.
+            // And only a blob path nginx needs no decoding for (ids and versions always are).
+            if (options.AccelRedirectPrefix is { } prefix
+                && string.Equals(request.Headers["X-Sendfile-Type"].ToString(), "X-Accel-Redirect", StringComparison.OrdinalIgnoreCase)
+                && System.Text.RegularExpressions.Regex.IsMatch(found.Blob, "^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+                && !found.Blob.Split('/').Any(segment => segment is "." or ".."))
             {
                 if (NotModified(request, etag.Tag.Value!))
                 {
+                    request.HttpContext.Response.Headers.ETag = etag.Tag.Value;
                     return Results.StatusCode(StatusCodes.Status304NotModified);
                 }
-                result = new AccelRedirect(prefix + string.Join('/', found.Blob.Split('/').Select(Uri.EscapeDataString)), etag.Tag.Value!);
+                result = new AccelRedirect(prefix + found.Blob, etag.Tag.Value!);
             }
             else
             {
@@ -175,8 +182,7 @@ internal static class PackageTransfer
             response.ContentType = "application/octet-stream";
             response.Headers["X-Accel-Redirect"] = uri;
             response.Headers.ETag = etag;
-            response.Headers.AcceptRanges = "bytes";
-            response.ContentLength = 0;
+            response.ContentLength = 0; // nginx adds Accept-Ranges itself
             return Task.CompletedTask;
         }
     }
@@ -195,9 +201,10 @@ internal static class PackageTransfer
 }
 
 /// <summary>
-/// Hub:AccelRedirectPrefix — set when the hub runs behind nginx: downloads of stored packages are
-/// answered with X-Accel-Redirect to this internal nginx location (aliased to Storage:Path), so nginx
-/// sends the file itself. Only the file-system store has files nginx can read.
+/// Hub:AccelRedirectPrefix — set when the hub runs behind nginx: downloads of stored packages that
+/// come through nginx (it sends X-Sendfile-Type: X-Accel-Redirect) are answered with X-Accel-Redirect
+/// to this internal nginx location (aliased to Storage:Path), so nginx sends the file itself. Only the
+/// file-system store has files nginx can read.
 /// </summary>
 public sealed record DownloadOptions(string? AccelRedirectPrefix)
 {
@@ -209,7 +216,9 @@ public sealed record DownloadOptions(string? AccelRedirectPrefix)
         }
         if (!System.Text.RegularExpressions.Regex.IsMatch(prefix, "^/([A-Za-z0-9_-]+/)+$"))
         {
-            throw new XMod.XModException($"Hub:AccelRedirectPrefix '{prefix}' is not an nginx location path: give one like /_stored/ (letters, digits, _ and -, between slashes)");
+            // The value is shown with control characters escaped, so that the error stays one line.
+            var shown = string.Concat(prefix.Select(c => char.IsControl(c) ? $"\\x{(int)c:x2}" : c.ToString()));
+            throw new XMod.XModException($"Hub:AccelRedirectPrefix '{shown}' is not an nginx location path: give one like /_stored/ (letters, digits, _ and -, between slashes)");
         }
         if (!string.Equals(storageType, "FileSystem", StringComparison.OrdinalIgnoreCase))
         {

@@ -19,4 +19,28 @@ public sealed class StudyVerbTests
         Assert.DoesNotContain("   at ", cli.StdErr);
         Assert.False(Directory.Exists(dir), "a refused study must not start a workspace");
     }
+
+    [Theory]
+    [InlineData("file", "is a file; give a directory for the study")]
+    [InlineData("under-a-file", "the study cannot write there")]
+    [InlineData("", "--dir is empty")]
+    public async Task ADirThatCannotHoldAStudyIsOneLineNotABug(string kind, string expected)
+    {
+        await using var cli = new CliHarness();
+        var file = Path.Combine(cli.Home, "a-file");
+        File.WriteAllText(file, "not a directory");
+        var dir = kind switch { "file" => file, "under-a-file" => Path.Combine(file, "sub"), _ => "" };
+
+        var code = await cli.RunAsync(["study", "transfer", "--dir", dir, "--quick"]);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains(expected, cli.StdErr);
+        Assert.DoesNotContain("this is a bug", cli.StdErr);
+        Assert.DoesNotContain("   at ", cli.StdErr);
+        Assert.Equal("not a directory", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public void StudyNamesAreCaseInsensitive() =>
+        Assert.Equal(["transfer"], XMod.Training.Studies.StudyReport.Select("TRANSFER"));
 }

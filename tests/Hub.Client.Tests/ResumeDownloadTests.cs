@@ -121,8 +121,18 @@ public sealed class ResumeDownloadTests : IDisposable
         Assert.Empty(cache.Verify());
     }
 
+    /// <summary>Marks every request as nginx does (X-Sendfile-Type) without being nginx: a misconfigured proxy.</summary>
+    private sealed class MarksForNginx() : DelegatingHandler(new HttpClientHandler())
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancel)
+        {
+            request.Headers.Add("X-Sendfile-Type", "X-Accel-Redirect");
+            return base.SendAsync(request, cancel);
+        }
+    }
+
     [Fact]
-    public async Task AHubSetUpForNginxButReachedDirectlyIsOneLineAndInstallsNothing()
+    public async Task AHubSetUpForNginxServesClientsThatReachItDirectlyAndAProxyThatOnlyMarksRequestsIsOneLine()
     {
         var hub = await HubApp.StartAsync(Path.Combine(_dir, "hub"), configure: b =>
         {
@@ -134,12 +144,18 @@ public sealed class ResumeDownloadTests : IDisposable
         var (trunk, _) = SecurityClientTests.Packages(_dir, "1.0.0", 1);
         var feed = new FeedClient(new HttpClient(), new FeedSource("hub", hub.FeedUrl, key));
         await feed.PushAsync(trunk, default);
+
+        // Without nginx's mark the hub sends the file itself: plain NuGet clients and curl keep working.
+        var direct = new PackageCache(Path.Combine(_dir, "direct"));
+        var installed = await direct.InstallAsync("tr", s_v1, (offset, etag, c) => feed.DownloadAsync("tr", s_v1, offset, etag, c), "hub", null, default);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(trunk))), installed.Sha256);
+
+        // A proxy that marks requests for nginx but is not nginx: an empty answer, refused in one line.
+        var marked = new FeedClient(new HttpClient(new MarksForNginx()), new FeedSource("hub", hub.FeedUrl, null));
         var cache = new PackageCache(Path.Combine(_dir, "home"));
-
-        var e = await Assert.ThrowsAsync<XModException>(() => cache.InstallAsync("tr", s_v1, (offset, etag, c) => feed.DownloadAsync("tr", s_v1, offset, etag, c), "hub", null, default));
-
-        Assert.Contains("Hub:AccelRedirectPrefix", e.Message);
-        Assert.Contains("nginx address", e.Message);
+        var e = await Assert.ThrowsAsync<XModException>(() => cache.InstallAsync("tr", s_v1, (offset, etag, c) => marked.DownloadAsync("tr", s_v1, offset, etag, c), "hub", null, default));
+        Assert.Contains("nginx did not serve it", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
         Assert.Null(cache.Find("tr"));
     }
 
@@ -287,5 +303,25 @@ public sealed class ResumeDownloadTests : IDisposable
 
         Assert.Contains("more than the", e.Message);
         Assert.False(File.Exists(PartialFile(cache)));
+    }
+
+    [Fact]
+    public async Task AMissingFileIsOneLineNamingTheStorageNotAPageOfHtmlAndNotAnEndlessRead()
+    {
+        var cache = new PackageCache(Path.Combine(_dir, "home"));
+        // nginx's 404 page (a wrong alias), padded to far more than an error needs.
+        var page = "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n"
+            + new string(' ', 10 << 20) + "</body>\r\n</html>";
+        var feed = new FeedClient(new HttpClient(new HostileFeed(_ => new HttpResponseMessage(HttpStatusCode.NotFound) { Content = new StringContent(page) })),
+            new FeedSource("evil", "http://evil.test/v3/index.json", null));
+
+        var e = await Assert.ThrowsAsync<XModException>(() =>
+            cache.InstallAsync("tr", s_v1, (offset, tag, c) => feed.DownloadAsync("tr", s_v1, offset, tag, c), "evil", null, default));
+
+        Assert.Contains("lists tr 1.0.0 but answered its download with 404 (404 Not Found)", e.Message);
+        Assert.Contains("Storage:Path", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.DoesNotContain("<html>", e.Message);
+        Assert.Null(cache.Find("tr"));
     }
 }

@@ -91,11 +91,17 @@ public sealed class PackageTransferTests : IDisposable
         using var nginx = await NginxProcess.StartProxyAsync(Path.Combine(_dir, "nginx"), [hub.BaseAddress.Port], accelStorage: Path.Combine(hub.DataDir, "packages"));
         using var http = new HttpClient { BaseAddress = new Uri(nginx.Address + "/") };
 
-        // The hub answers with a redirect and no body; nginx sends the stored bytes with the hub's ETag.
+        // Asked by nginx (X-Sendfile-Type), the hub answers with a redirect and no body; asked directly,
+        // it sends the file itself. Through nginx, the stored bytes come with the hub's ETag.
+        using (var marked = await hub.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, TrunkUrl) { Headers = { { "X-Sendfile-Type", "X-Accel-Redirect" } } }))
+        {
+            Assert.StartsWith(NginxProcess.AccelPrefix, marked.Headers.GetValues("X-Accel-Redirect").Single());
+            Assert.Empty(await marked.Content.ReadAsByteArrayAsync());
+        }
         using (var direct = await hub.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, TrunkUrl)))
         {
-            Assert.StartsWith(NginxProcess.AccelPrefix, direct.Headers.GetValues("X-Accel-Redirect").Single());
-            Assert.Empty(await direct.Content.ReadAsByteArrayAsync());
+            Assert.False(direct.Headers.Contains("X-Accel-Redirect"));
+            Assert.Equal(trunk.Length, direct.Content.Headers.ContentLength);
         }
         using (var whole = await http.GetAsync(TrunkUrl))
         {
@@ -131,9 +137,14 @@ public sealed class PackageTransferTests : IDisposable
         using (var cached = await http.SendAsync(new HttpRequestMessage(HttpMethod.Get, TrunkUrl) { Headers = { IfNoneMatch = { new EntityTagHeaderValue($"\"{sha}\"") } } }))
         {
             Assert.Equal(HttpStatusCode.NotModified, cached.StatusCode);
+            Assert.Equal($"\"{sha}\"", cached.Headers.ETag?.Tag);
         }
-        // The two GETs from byte 0 counted; the HEAD, the resume and the 304 did not.
-        Assert.Equal(2, await DownloadsAsync(hub));
+        using (var whole = await http.GetAsync(TrunkUrl))
+        {
+            Assert.Single(whole.Headers.AcceptRanges); // nginx's, not twice
+        }
+        // The three GETs from byte 0 counted; the HEADs, the resume and the 304 did not.
+        Assert.Equal(3, await DownloadsAsync(hub));
 
         // The internal location is not reachable from outside, nor anything beside the packages through it.
         var blob = Path.GetRelativePath(Path.Combine(hub.DataDir, "packages"), Directory.GetFiles(Path.Combine(hub.DataDir, "packages"), "*.nupkg", SearchOption.AllDirectories).Single());
@@ -151,6 +162,8 @@ public sealed class PackageTransferTests : IDisposable
         var e = Assert.Throws<XMod.XModException>(() => DownloadOptions.From(prefix, "FileSystem"));
         Assert.Contains(expected, e.Message);
         Assert.Contains("Hub:AccelRedirectPrefix", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.DoesNotContain('\r', e.Message);
         Assert.Contains("needs Storage:Type FileSystem", Assert.Throws<XMod.XModException>(() => DownloadOptions.From("/_stored/", "AzureBlob")).Message);
     }
 

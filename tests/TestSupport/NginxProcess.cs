@@ -43,6 +43,8 @@ public sealed class NginxProcess : IDisposable
                   add_header ETag $upstream_http_etag;
                 }
             """;
+        // The mark that asks the hubs to hand downloads to nginx (requests without it get the file from the hub).
+        var accelMark = accelStorage is null ? "" : "proxy_set_header X-Sendfile-Type X-Accel-Redirect;";
         // user root: the worker must read the hubs' stored files when started as root.
         var user = accelStorage is not null && Environment.UserName == "root" ? "user root;" : "";
         return StartAsync(exe, root, port ?? FreePort(), listen => $$"""
@@ -57,7 +59,7 @@ public sealed class NginxProcess : IDisposable
                 location / {
                   proxy_pass http://hubs; proxy_http_version 1.1; proxy_set_header Connection "";
                   proxy_request_buffering off; proxy_buffering off;
-                  proxy_next_upstream error timeout;
+                  proxy_next_upstream error timeout; {{accelMark}}
                 }
             {{accel}}
               }

@@ -169,12 +169,18 @@ public sealed partial class FeedClient(HttpClient http, FeedSource source, HttpC
                 response.Dispose();
                 return await DownloadAsync(id, version, 0, null, cancel);
             }
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                // The version was resolved from this source's own listing a moment ago: its file is what is missing.
+                throw new XModException($"{Source.Name} lists {id} {version} but answered its download with 404 ({await BriefAsync(response, cancel)}): "
+                    + "the file is missing from the hub's storage (behind nginx: the internal location's alias must be the hub's Storage:Path); tell the hub's operator");
+            }
             await EnsureAsync(response, cancel);
             if (response.Headers.Contains("X-Accel-Redirect"))
             {
-                // A hub set up to hand files to nginx (Hub:AccelRedirectPrefix), reached without nginx: the answer has no bytes.
-                throw new XModException($"{Source.Name} answered the download of {id} {version} with an nginx redirect and no file: the hub is configured "
-                    + "for nginx (Hub:AccelRedirectPrefix) but was reached directly; use the nginx address as the source, or remove the setting");
+                // The hub handed the file to nginx (Hub:AccelRedirectPrefix), but no nginx took it over: the answer has no bytes.
+                throw new XModException($"{Source.Name} answered the download of {id} {version} with an nginx redirect and no file: the request was marked "
+                    + "for nginx (X-Sendfile-Type) but nginx did not serve it; the proxy in front of the hub is misconfigured (see the README's nginx set-up): tell the hub's operator");
             }
             var etag = response.Headers.ETag is { IsWeak: false } tag ? tag.Tag : null;
             var length = response.Content.Headers.ContentLength;
@@ -498,8 +504,34 @@ public sealed partial class FeedClient(HttpClient http, FeedSource source, HttpC
     {
         if (!response.IsSuccessStatusCode)
         {
-            throw new XModException($"{Source.Name}: {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancel)}".Trim());
+            throw new XModException($"{Source.Name}: {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode} {await BriefAsync(response, cancel)}".Trim());
         }
+    }
+
+    /// <summary>
+    /// The start of an error answer as one short line: at most 4 KiB read (a hostile server's body is
+    /// not read to its end), an HTML page reduced to its title, whitespace collapsed, 200 characters.
+    /// </summary>
+    private static async Task<string> BriefAsync(HttpResponseMessage response, CancellationToken cancel)
+    {
+        var buffer = new byte[4096];
+        var read = 0;
+        await using (var body = await response.Content.ReadAsStreamAsync(cancel))
+        {
+            int n;
+            while (read < buffer.Length && (n = await body.ReadAsync(buffer.AsMemory(read), cancel)) > 0)
+            {
+                read += n;
+            }
+        }
+        var text = System.Text.Encoding.UTF8.GetString(buffer, 0, read);
+        if (System.Text.RegularExpressions.Regex.Match(text, "<title>(.*?)</title>", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.Singleline) is { Success: true } title)
+        {
+            text = title.Groups[1].Value;
+        }
+        text = string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        text = string.Concat(text.Select(c => char.IsControl(c) ? ' ' : c));
+        return text.Length > 200 ? text[..200] + "…" : text;
     }
 }
 

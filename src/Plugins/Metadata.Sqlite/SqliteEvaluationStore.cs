@@ -131,7 +131,7 @@ public static class SqliteEvaluationExtensions
         var options = section.Get<SqliteMetadataOptions>() ?? new SqliteMetadataOptions();
         if (string.IsNullOrWhiteSpace(options.ConnectionString))
         {
-            throw new InvalidOperationException("Database:ConnectionString is required for the Sqlite evaluation store");
+            throw new XMod.XModException("Database:ConnectionString is required for the Sqlite evaluation store");
         }
         var store = new SqliteEvaluationStore(options);
         return services.AddSingleton<IEvaluationStore>(store).AddSingleton<XModHub.Core.IStoreInitializer>(store);

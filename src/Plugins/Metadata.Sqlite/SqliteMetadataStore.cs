@@ -356,7 +356,7 @@ public static class SqliteMetadataExtensions
         var options = section.Get<SqliteMetadataOptions>() ?? new SqliteMetadataOptions();
         if (string.IsNullOrWhiteSpace(options.ConnectionString))
         {
-            throw new InvalidOperationException("Database:ConnectionString is required for the Sqlite metadata store");
+            throw new XMod.XModException("Database:ConnectionString is required for the Sqlite metadata store");
         }
         var store = new SqliteMetadataStore(options);
         return services.AddSingleton(store).AddSingleton<IPackageIndex>(store).AddSingleton<IOwnerStore>(store)

@@ -81,7 +81,7 @@ public static class FileSystemStorageExtensions
         var options = section.Get<FileSystemStorageOptions>() ?? new FileSystemStorageOptions();
         if (string.IsNullOrWhiteSpace(options.Path))
         {
-            throw new InvalidOperationException("Storage:Path is required for the FileSystem storage");
+            throw new XMod.XModException("Storage:Path is required for the FileSystem storage");
         }
         Directory.CreateDirectory(options.Path);
         return services.AddSingleton<IBlobStorage>(new FileSystemStorage(options));

@@ -11,8 +11,8 @@ public static class StudyReport
 
     /// <summary>The studies <paramref name="name"/> stands for (one of <see cref="Names"/>, or "all"); anything else is one error.</summary>
     public static IReadOnlyList<string> Select(string name) =>
-        name == "all" ? Names
-        : Names.Contains(name) ? [name]
+        name.ToLowerInvariant() == "all" ? Names
+        : Names.Contains(name.ToLowerInvariant()) ? [name.ToLowerInvariant()]
         : throw new XModException($"unknown study '{name}': use {string.Join(", ", Names)} or all");
 
     /// <summary>Runs the named studies; returns the report's path. Interrupted studies resume from their results and checkpoints.</summary>

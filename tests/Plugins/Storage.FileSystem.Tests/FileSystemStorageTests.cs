@@ -74,7 +74,7 @@ public sealed class FileSystemStorageTests : IDisposable
     [Fact]
     public void RegistrationNeedsAPathAndCreatesIt()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddFileSystemStorage(new ConfigurationBuilder().Build()));
+        var e = Assert.Throws<XMod.XModException>(() => new ServiceCollection().AddFileSystemStorage(new ConfigurationBuilder().Build()));
         Assert.Contains("Storage:Path is required", e.Message);
         var root = _dir["configured"];
         var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Path"] = root }).Build();
