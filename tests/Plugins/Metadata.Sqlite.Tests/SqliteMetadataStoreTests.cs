@@ -51,7 +51,7 @@ public sealed class SqliteMetadataStoreTests : IDisposable
     public void RegistrationNeedsAConnectionString()
     {
         var empty = new ConfigurationBuilder().Build();
-        var e = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddSqliteMetadata(empty));
+        var e = Assert.Throws<XMod.XModException>(() => new ServiceCollection().AddSqliteMetadata(empty));
         Assert.Contains("Database:ConnectionString is required", e.Message);
         var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionString"] = "Data Source=:memory:" }).Build();
         Assert.IsType<SqliteMetadataStore>(new ServiceCollection().AddSqliteMetadata(section).BuildServiceProvider().GetRequiredService<IPackageIndex>());
