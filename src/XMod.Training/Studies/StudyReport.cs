@@ -55,7 +55,7 @@ public static class StudyReport
             report.Append(TransferStudy.Table(rows, ws.Settings));
             Plot(report, ws, "transfer", TransferStudy.Plot(rows));
         }
-        report.AppendLine($"Compute: {clock.Elapsed.TotalMinutes:F1} min in this invocation (results already in results.json were reused).");
+        report.AppendLine($"Compute: {clock.Elapsed.TotalMinutes:F1} min in this invocation (results found in results.json, if any, were reused, not recomputed).");
         var path = Path.Combine(ws.Directory, "REPORT.md");
         AtomicFile.WriteAllText(path, report.ToString());
         return path;
