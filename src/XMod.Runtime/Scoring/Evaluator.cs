@@ -39,22 +39,13 @@ public static class Evaluator
                 {
                     throw new XModException($"there is no held-out text in {lang} to evaluate on");
                 }
-                var blocks = Math.Min(TokenStreams.BlockCount(stream, length), Math.Max(1, maxTokens / (length - 2)));
+                var blocks = EvaluationBlocks(stream, length, maxTokens);
                 double lossSum = 0;
                 long count = 0;
                 for (var start = 0; start < blocks; start += batchSize)
                 {
                     var n = Math.Min(batchSize, blocks - start);
-                    var ids = new long[n * length];
-                    var labels = new long[n * length];
-                    for (var b = 0; b < n; b++)
-                    {
-                        var block = TokenStreams.Block(stream, start + b, length);
-                        var blockLabels = MlmMasking.Apply(block, length, StableRandom.For(MaskSeed, StableRandom.Hash(lang), (ulong)(start + b)),
-                            0.15, tokenizer.MaskId, XModTokenizer.Unk + 1, id => tokenizer.IsSpecial((int)id));
-                        block.CopyTo(ids, b * length);
-                        blockLabels.CopyTo(labels, b * length);
-                    }
+                    var (ids, labels) = FixedMaskBatch(stream, start, n, length, lang, tokenizer);
                     var (sum, masked) = MaskedLossSum(model, ids, labels, n, length, lang, bf16);
                     lossSum += sum;
                     count += masked;
@@ -73,6 +64,39 @@ public static class Evaluator
         {
             model.Training = wasTraining;
         }
+    }
+
+    /// <summary>How many blocks of <paramref name="length"/> tokens a held-out stream is evaluated on: up to about <paramref name="maxTokens"/> tokens.</summary>
+    public static int EvaluationBlocks(int[] stream, int length, int maxTokens) =>
+        Math.Min(TokenStreams.BlockCount(stream, length), Math.Max(1, maxTokens / (length - 2)));
+
+    /// <summary>
+    /// Block <paramref name="index"/> of a held-out stream with its fixed MLM masks: the ids as the
+    /// model sees them and the labels (the original token where masked, else IgnoreIndex). The masks
+    /// depend only on the language and the block index, so every run, model and baseline (perplexity,
+    /// the hub's standard scores, the unigram baseline) masks the same tokens.
+    /// </summary>
+    public static (long[] Ids, long[] Labels) FixedMaskBlock(int[] stream, int index, int length, string language, int maskId, Func<long, bool> isSpecial)
+    {
+        var block = TokenStreams.Block(stream, index, length);
+        var labels = MlmMasking.Apply(block, length, StableRandom.For(MaskSeed, StableRandom.Hash(language), (ulong)index),
+            0.15, maskId, XModTokenizer.Unk + 1, isSpecial);
+        return (block, labels);
+    }
+
+    /// <summary>Blocks <paramref name="start"/> .. start + n - 1 with their fixed masks, as one batch.</summary>
+    internal static (long[] Ids, long[] Labels) FixedMaskBatch(int[] stream, int start, int n, int length, string language, XModTokenizer tokenizer)
+    {
+        var ids = new long[n * length];
+        var labels = new long[n * length];
+        Func<long, bool> isSpecial = id => tokenizer.IsSpecial((int)id);
+        for (var b = 0; b < n; b++)
+        {
+            var (block, blockLabels) = FixedMaskBlock(stream, start + b, length, language, tokenizer.MaskId, isSpecial);
+            block.CopyTo(ids, b * length);
+            blockLabels.CopyTo(labels, b * length);
+        }
+        return (ids, labels);
     }
 
     private static (double Sum, long Count) MaskedLossSum(XModModel model, long[] ids, long[] labels, int batch, int length, string lang, bool bf16)

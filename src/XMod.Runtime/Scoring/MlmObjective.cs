@@ -14,6 +14,17 @@ public static class MlmObjective
         F.Reduction reduction = F.Reduction.Mean)
     {
         using var autocast = bf16 ? Torch.Autocast() : null;
+        var (positions, targets) = MaskedPositions(labels);
+        var languages = Enumerable.Repeat(language, batch).ToArray();
+        var hidden = model.Encode(Tensor.From(inputIds, batch, length), null, languages).View(-1, model.Config.HiddenSize);
+        var logits = model.LmHead(hidden.IndexSelect(0, Tensor.From(positions.ToArray())), language);
+        return F.CrossEntropy(logits.To(DType.Float32), Tensor.From(targets.ToArray()), reduction: reduction);
+    }
+
+    /// <summary>How many positions of a batch are masked.</summary>
+    /// <summary>The flat positions of the masked tokens in a batch's labels, and their original ids.</summary>
+    internal static (List<long> Positions, List<long> Targets) MaskedPositions(long[] labels)
+    {
         var positions = new List<long>();
         var targets = new List<long>();
         for (var i = 0; i < labels.Length; i++)
@@ -24,12 +35,8 @@ public static class MlmObjective
                 targets.Add(labels[i]);
             }
         }
-        var languages = Enumerable.Repeat(language, batch).ToArray();
-        var hidden = model.Encode(Tensor.From(inputIds, batch, length), null, languages).View(-1, model.Config.HiddenSize);
-        var logits = model.LmHead(hidden.IndexSelect(0, Tensor.From(positions.ToArray())), language);
-        return F.CrossEntropy(logits.To(DType.Float32), Tensor.From(targets.ToArray()), reduction: reduction);
+        return (positions, targets);
     }
 
-    /// <summary>How many positions of a batch are masked.</summary>
     public static int MaskedCount(long[] labels) => labels.Count(l => l != MlmMasking.IgnoreIndex);
 }

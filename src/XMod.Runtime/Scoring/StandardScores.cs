@@ -28,32 +28,14 @@ public static class StandardScoring
         try
         {
             // The same blocks and masks as Evaluator.Perplexity: one seed per (language, block).
-            var blocks = Math.Min(TokenStreams.BlockCount(stream, length), Math.Max(1, maxTokens / (length - 2)));
+            var blocks = Evaluator.EvaluationBlocks(stream, length, maxTokens);
             double lossSum = 0;
             long masked = 0, maskPositions = 0, top1 = 0, top5 = 0;
             for (var start = 0; start < blocks; start += batchSize)
             {
                 var n = Math.Min(batchSize, blocks - start);
-                var ids = new long[n * length];
-                var labels = new long[n * length];
-                for (var b = 0; b < n; b++)
-                {
-                    var block = TokenStreams.Block(stream, start + b, length);
-                    var blockLabels = MlmMasking.Apply(block, length, StableRandom.For(Evaluator.MaskSeed, StableRandom.Hash(language), (ulong)(start + b)),
-                        0.15, tokenizer.MaskId, XModTokenizer.Unk + 1, id => tokenizer.IsSpecial((int)id));
-                    block.CopyTo(ids, b * length);
-                    blockLabels.CopyTo(labels, b * length);
-                }
-                var positions = new List<long>();
-                var targets = new List<long>();
-                for (var i = 0; i < labels.Length; i++)
-                {
-                    if (labels[i] != MlmMasking.IgnoreIndex)
-                    {
-                        positions.Add(i);
-                        targets.Add(labels[i]);
-                    }
-                }
+                var (ids, labels) = Evaluator.FixedMaskBatch(stream, start, n, length, language, tokenizer);
+                var (positions, targets) = MlmObjective.MaskedPositions(labels);
                 using var scope = DisposeScope.Begin();
                 using var inference = Torch.InferenceMode();
                 var hidden = model.Encode(Tensor.From(ids, n, length), null, Enumerable.Repeat(language, n).ToArray()).View(-1, model.Config.HiddenSize);

@@ -59,15 +59,13 @@ public static class UnigramBaseline
         }
         var top5 = Enumerable.Range(0, counts.Length).Where(i => !isSpecial(i)).OrderByDescending(i => counts[i]).ThenBy(i => i).Take(5).ToArray();
 
-        var blocks = Math.Min(TokenStreams.BlockCount(heldOut, length), Math.Max(1, maxTokens / (length - 2)));
+        var blocks = Evaluator.EvaluationBlocks(heldOut, length, maxTokens);
         double nll = 0;
         long masked = 0, maskPositions = 0, hit1 = 0, hit5 = 0;
         for (var b = 0; b < blocks; b++)
         {
             // The same seed per (language, block) as StandardScoring: the same tokens are masked.
-            var block = TokenStreams.Block(heldOut, b, length);
-            var labels = MlmMasking.Apply(block, length, StableRandom.For(Evaluator.MaskSeed, StableRandom.Hash(language), (ulong)b),
-                0.15, maskId, XModTokenizer.Unk + 1, id => isSpecial((int)id));
+            var (block, labels) = Evaluator.FixedMaskBlock(heldOut, b, length, language, maskId, id => isSpecial((int)id));
             for (var i = 0; i < length; i++)
             {
                 if (labels[i] == MlmMasking.IgnoreIndex)
