@@ -95,6 +95,21 @@ internal static class Modes
         return 0;
     }
 
+    /// <summary>The nano pre-training every mode of this worker runs (start, resume, interrupt).</summary>
+    public static PretrainOptions NanoPretraining(int steps, int batch) => new()
+    {
+        Preset = "nano",
+        Languages = ["en_XX", "de_DE", "fr_XX"],
+        Steps = steps,
+        BatchSize = batch,
+        SequenceLength = 32,
+        PeakLearningRate = 3e-3,
+        WarmupSteps = 2,
+        VocabSize = 1000,
+        VocabSampleBytes = 200_000,
+        SaveEvery = 1000,
+    };
+
     private static int Interrupt(string[] args, DataParallel? parallel, int rank)
     {
         var (corpusDir, runDir, outDir) = (args[1], args[2], args[5]);
@@ -104,20 +119,7 @@ internal static class Modes
             c.Cancel = true;
             stop.Cancel();
         });
-        var options = new PretrainOptions
-        {
-            Preset = "nano",
-            Languages = ["en_XX", "de_DE", "fr_XX"],
-            Steps = int.Parse(args[3], s_inv),
-            BatchSize = int.Parse(args[4], s_inv),
-            SequenceLength = 32,
-            PeakLearningRate = 3e-3,
-            WarmupSteps = 2,
-            VocabSize = 1000,
-            VocabSampleBytes = 200_000,
-            SaveEvery = 1000,
-            LogEvery = 1,
-        };
+        var options = NanoPretraining(int.Parse(args[3], s_inv), int.Parse(args[4], s_inv)) with { LogEvery = 1 };
         using var trainer = Pretrainer.Start(Corpus.Open(corpusDir), runDir, options, _ => { }, parallel: parallel);
         try
         {

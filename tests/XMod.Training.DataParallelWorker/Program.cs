@@ -32,20 +32,7 @@ try
     int? dieAt = args.Length == 8 ? int.Parse(args[7], inv) : null;
     using var parallel = DataParallel.FromEnvironment(TimeSpan.FromSeconds(60));
     var rank = parallel?.Rank ?? 0;
-    var options = new PretrainOptions
-    {
-        Preset = "nano",
-        Languages = ["en_XX", "de_DE", "fr_XX"],
-        Steps = steps,
-        BatchSize = batch,
-        SequenceLength = 32,
-        PeakLearningRate = 3e-3,
-        WarmupSteps = 2,
-        VocabSize = 1000,
-        VocabSampleBytes = 200_000,
-        SaveEvery = 1000,
-        KeepCheckpoints = 5,
-    };
+    var options = Modes.NanoPretraining(steps, batch) with { KeepCheckpoints = 5 };
     using var trainer = mode == "resume"
         ? Pretrainer.Resume(runDir, _ => { }, parallel: parallel, batchSize: batch)
         : Pretrainer.Start(Corpus.Open(corpusDir), runDir, options, _ => { }, parallel: parallel);
