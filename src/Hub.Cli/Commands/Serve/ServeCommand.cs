@@ -37,14 +37,6 @@ public sealed class ServeCommand(IReporter reporter)
         {
             reporter.Success($"hub listening on {hub.Address} (data in {data})");
             reporter.Info($"  providers: {hub.Service<HubProviders>().Describe()}");
-            if (hub.Service<DownloadOptions>().AccelRedirectPrefix is { } accel)
-            {
-                reporter.Info($"  downloads: handed to nginx's internal location {accel} for requests nginx marks with X-Sendfile-Type: X-Accel-Redirect");
-                if (string.IsNullOrWhiteSpace(hub.App.Configuration["Hub:PublicBaseUrl"]))
-                {
-                    reporter.Warn("Hub:PublicBaseUrl is not set: the feed advertises this process's address, so clients bypass nginx; set it to nginx's public address");
-                }
-            }
             reporter.Info($"  browse:  {hub.Address}/");
             reporter.Info($"  feed:    {hub.FeedUrl}   (NuGet v3: dotnet nuget push / dotnet package search --source ...)");
             if (await HubApp.BootstrapAdminKeyAsync(hub.App, cancel) is { } key)
